@@ -1,0 +1,1 @@
+"""Guichet's booking core: tables, rules and services. Imports no adapter."""

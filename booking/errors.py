@@ -1,0 +1,56 @@
+"""Stable error codes. Each channel renders them in the user's language (see ``booking.i18n``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+# code -> English template; the gettext catalogue translates the same msgids.
+MESSAGES: dict[str, str] = {
+    "sold_out": "Sorry, there are not enough places left for this date.",
+    "seat_taken": "Sorry, seat {seat} has just been taken.",
+    "deadline_passed": "The payment deadline has passed.",
+    "buy_only": "This ticket can no longer be held; it can only be bought now.",
+    "not_eligible_channel": "This ticket type cannot be {mode} through this channel.",
+    "not_eligible_customer": "This ticket type is not available for your customer type.",
+    "not_owner": "This booking does not belong to you.",
+    "unknown_booking": "There is no booking {reference}.",
+    "unknown_performance": "This date does not exist or is no longer on sale.",
+    "unknown_tariff": "This ticket type does not exist for this date.",
+    "unknown_customer": "Customer not found.",
+    "already_paid": "Booking {reference} is already paid.",
+    "not_held": "Booking {reference} is {status} and cannot be changed this way.",
+    "cancellation_not_allowed": (
+        "Paid tickets for this event cannot be cancelled; ask about resale."
+    ),
+    "reason_required": "Please give a reason.",
+    "bad_reason": "Unknown cancellation reason.",
+    "bad_quantity": "Please choose between 1 and {max} places.",
+    "bad_seats": "Those seats cannot be booked together for this ticket type.",
+    "date_in_past": "That date has already passed.",
+    "date_after_performance": "That date is after the performance.",
+    "extension_pending": "A request for more time is already waiting for the organizer.",
+    "unknown_extension": "This request does not exist or was already decided.",
+    "performance_started": "This performance has already started.",
+    "invalid_email": "Please give a valid email address.",
+    "email_taken": "This email address belongs to another customer.",
+    "telegram_taken": "This Telegram account is already linked to another customer.",
+    "amount_mismatch": "The amount does not match the booking total.",
+    "bad_value": "Invalid value for {field}.",
+}
+
+
+class BookingError(Exception):
+    """A refused request. ``code`` is stable; ``params`` fill the message."""
+
+    def __init__(self, code: str, **params: Any) -> None:
+        if code not in MESSAGES:
+            raise ValueError(f"unknown error code {code!r}")
+        super().__init__(code)
+        self.code = code
+        self.params = params
+
+    def english(self) -> str:
+        return MESSAGES[self.code].format(**self.params)
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.english()}"

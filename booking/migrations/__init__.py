@@ -1,0 +1,1 @@
+"""Alembic migrations; applied by ``guichet db upgrade`` (see booking.schema)."""

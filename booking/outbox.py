@@ -1,0 +1,263 @@
+"""The outbox: notices written with the change, delivered later through channel adapters."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from booking import views
+from booking.context import Context
+from booking.sql import insert_ignoring_duplicates, skip_locked
+from booking.tables.customers import Customer
+from booking.tables.outbox import OutboxMessage
+
+log = logging.getLogger(__name__)
+LEASE = timedelta(minutes=2)
+
+
+class RetryLater(Exception):
+    """The channel could not deliver now (rate limit, server down); try again after a delay."""
+
+    def __init__(self, reason: str, *, after: float | None = None) -> None:
+        super().__init__(reason)
+        self.after = after
+
+
+class Unreachable(Exception):
+    """This channel will never reach the customer (bot blocked, address bounced)."""
+
+
+class Channel(Protocol):
+    """What the bot and mail adapters implement. ``deliver`` renders in ``message.locale``."""
+
+    async def deliver(self, message: views.OutboxView) -> None: ...
+
+
+def channels_for(customer: Customer) -> list[str]:
+    """Telegram when linked, email otherwise; organization contacts get both (SPEC §3)."""
+    telegram = customer.telegram_chat_id is not None and not customer.telegram_unreachable
+    email = bool(customer.email) and not customer.email_undeliverable
+    if customer.organization_id is not None or customer.customer_type != "individual":
+        chosen = [c for c, ok in (("telegram", telegram), ("email", email)) if ok]
+    elif telegram:
+        chosen = ["telegram"]
+    else:
+        chosen = ["email"] if email else []
+    return chosen
+
+
+def rows_for(
+    *,
+    kind: str,
+    customer: Customer,
+    now: datetime,
+    key: str,
+    booking_id: int | None = None,
+    payload: dict[str, Any] | None = None,
+    channels: Sequence[str] | None = None,
+    skip_channel: str | None = None,
+) -> list[dict[str, Any]]:
+    """One outbox row per channel of the customer; ``key`` makes each happen at most once."""
+    assert customer.id is not None
+    return [
+        {
+            "dedupe_key": f"{key}:{channel}",
+            "kind": kind,
+            "channel": channel,
+            "booking_id": booking_id,
+            "customer_id": customer.id,
+            "locale": customer.language,
+            "payload": json.dumps(payload or {}, default=str, sort_keys=True),
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+            "lease_owner": "",
+            "last_error": "",
+        }
+        for channel in (channels or channels_for(customer))
+        if channel != skip_channel
+    ]
+
+
+async def enqueue_rows(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> int:
+    table: Any = OutboxMessage.__table__
+    return await insert_ignoring_duplicates(session, table, rows, key="dedupe_key")
+
+
+async def enqueue(session: AsyncSession, **notice: Any) -> int:
+    """Queue a notice (see ``rows_for``) in the caller's transaction."""
+    return await enqueue_rows(session, rows_for(**notice))
+
+
+@dataclass
+class DeliveryReport:
+    sent: int = 0
+    retried: int = 0
+    dead: int = 0
+    skipped: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def backoff(attempts: int) -> timedelta:
+    """30 s, 1 min, 2 min … capped at 1 hour."""
+    return timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 3600))
+
+
+async def deliver_due(
+    ctx: Context, *, limit: int = 100, concurrency: int = 10, owner: str | None = None
+) -> DeliveryReport:
+    """Claim due messages for the channels this process has, deliver them, record the outcome."""
+    owner = owner or uuid.uuid4().hex
+    channels = sorted(ctx.channels)
+    report = DeliveryReport()
+    if not channels:
+        return report
+    claimed = await ctx.db.write(lambda s: _claim(s, ctx.clock.now(), channels, limit, owner))
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(message_id: int) -> None:
+        async with gate:
+            await _deliver_one(ctx, message_id, owner, report)
+
+    await asyncio.gather(*(one(i) for i in claimed))
+    return report
+
+
+async def _claim(
+    session: AsyncSession, now: datetime, channels: list[str], limit: int, owner: str
+) -> list[int]:
+    query = (
+        select(OutboxMessage.id)  # type: ignore[call-overload]
+        .where(
+            OutboxMessage.status == "pending",
+            OutboxMessage.channel.in_(channels),  # type: ignore[attr-defined]
+            OutboxMessage.next_attempt_at <= now,  # type: ignore[arg-type]
+            (OutboxMessage.lease_until.is_(None)) | (OutboxMessage.lease_until < now),  # type: ignore[union-attr, operator]
+        )
+        .order_by(OutboxMessage.next_attempt_at)
+        .limit(limit)
+    )
+    if skip_locked(session):
+        query = query.with_for_update(skip_locked=True)
+    ids = list((await session.execute(query)).scalars())
+    if ids:
+        await session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(ids))  # type: ignore[union-attr]
+            .values(lease_until=now + LEASE, lease_owner=owner)
+        )
+    return ids
+
+
+async def _deliver_one(ctx: Context, message_id: int, owner: str, report: DeliveryReport) -> None:
+    view = await ctx.db.read(lambda s: views.load_outbox(s, message_id))
+    if view is None:
+        return
+    if not views.still_relevant(view):
+        await _finish(ctx, message_id, owner, status="skipped", error="no longer relevant")
+        report.skipped += 1
+        return
+    channel = ctx.channels[view.channel]
+    try:
+        await channel.deliver(view)
+    except Unreachable as exc:
+        reason = str(exc)
+        await ctx.db.write(lambda s: _unreachable(s, ctx.clock.now(), message_id, owner, reason))
+        report.dead += 1
+        return
+    except RetryLater as exc:
+        await _retry(ctx, view, owner, str(exc), exc.after, report)
+        return
+    except Exception as exc:  # an adapter bug or outage must not stop the other messages
+        log.exception("delivery of outbox message %s failed", message_id)
+        await _retry(ctx, view, owner, f"{type(exc).__name__}: {exc}", None, report)
+        return
+    await _finish(ctx, message_id, owner, status="sent")
+    report.sent += 1
+
+
+async def _retry(
+    ctx: Context,
+    view: views.OutboxView,
+    owner: str,
+    error: str,
+    after: float | None,
+    report: DeliveryReport,
+) -> None:
+    attempts = view.attempts + 1
+    dead = attempts >= ctx.settings.outbox_max_attempts
+    delay = timedelta(seconds=after) if after is not None else backoff(attempts)
+    now = ctx.clock.now()
+
+    async def work(session: AsyncSession) -> None:
+        await session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == view.id, OutboxMessage.lease_owner == owner)  # type: ignore[arg-type]
+            .values(
+                attempts=attempts,
+                status="dead" if dead else "pending",
+                last_error=error[:500],
+                next_attempt_at=now + delay,
+                lease_until=None,
+            )
+        )
+
+    await ctx.db.write(work)
+    report.errors.append(error)
+    if dead:
+        report.dead += 1
+    else:
+        report.retried += 1
+
+
+async def _finish(
+    ctx: Context, message_id: int, owner: str, *, status: str, error: str = ""
+) -> None:
+    now = ctx.clock.now()
+
+    async def work(session: AsyncSession) -> None:
+        await session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == message_id, OutboxMessage.lease_owner == owner)  # type: ignore[arg-type]
+            .values(status=status, sent_at=now, lease_until=None, last_error=error)
+        )
+
+    await ctx.db.write(work)
+
+
+async def _unreachable(
+    session: AsyncSession, now: datetime, message_id: int, owner: str, error: str
+) -> None:
+    """Mark the channel dead for this customer and fall back to the other channel, if any."""
+    message = await session.get(OutboxMessage, message_id)
+    if message is None or message.lease_owner != owner:
+        return
+    customer = await session.get(Customer, message.customer_id)
+    assert customer is not None
+    message.status, message.last_error, message.lease_until = "dead", error[:500], None
+    if message.channel == "telegram":
+        customer.telegram_unreachable = True
+    elif message.channel == "email":
+        customer.email_undeliverable = True
+    fallback = [c for c in channels_for(customer) if c != message.channel]
+    if fallback:
+        await enqueue(
+            session,
+            kind=message.kind,
+            customer=customer,
+            now=now,
+            booking_id=message.booking_id,
+            key=message.dedupe_key.rsplit(":", 1)[0],
+            payload=json.loads(message.payload),
+            channels=fallback,
+        )

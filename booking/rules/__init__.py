@@ -1,0 +1,1 @@
+"""Pure rules: standard library only (plus Babel for formatting). No I/O, no SQL."""

@@ -1,0 +1,1 @@
+"""One module per capability. Module-level async functions: ``ctx`` first, keyword-only."""

@@ -1,0 +1,57 @@
+"""Cancelling with a reason (SPEC §5)."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from booking.actors import Actor
+from booking.context import Context
+from booking.errors import BookingError
+from booking.rules import states
+from booking.services import tickets
+from booking.services.common import booking_for, event_of
+from booking.services.transitions import move
+from booking.views import BookingView, load_booking
+
+
+async def cancel(
+    ctx: Context, *, actor: Actor, reference: str, reason: str, note: str = ""
+) -> BookingView:
+    """Holds can always be cancelled; paid tickets only where the event allows it (or staff)."""
+    note = note.strip()[:500]
+    if reason not in states.CANCEL_REASONS:
+        raise BookingError("bad_reason")
+    if reason == "other" and not note:
+        raise BookingError("reason_required")
+
+    async def work(session: AsyncSession) -> BookingView:
+        booking = await booking_for(session, reference, actor)
+        now = ctx.clock.now()
+        if booking.status == states.CONFIRMED:
+            event, _ = await event_of(session, booking)
+            if not event.cancellation_allowed and actor.kind == "customer":
+                raise BookingError("cancellation_not_allowed")
+        elif booking.status not in states.OPEN:
+            raise BookingError("not_held", reference=booking.reference, status=booking.status)
+        paid = booking.status == states.CONFIRMED
+        moved = await move(
+            session,
+            booking,
+            sources=[booking.status],
+            target=states.CANCELLED,
+            actor=actor,
+            now=now,
+            notice="booking_cancelled",
+            reason=reason,
+            note=note,
+        )
+        if not moved:
+            raise BookingError("not_held", reference=booking.reference, status=booking.status)
+        booking.cancel_reason, booking.cancel_note = reason, note
+        if paid:
+            booking.refund_due = True
+            assert booking.id is not None
+            await tickets.void(session, booking.id, now)
+        return await load_booking(session, booking)
+
+    return await ctx.db.write(work)

@@ -1,0 +1,258 @@
+"""Asking for more time, and the organizer's answer (SPEC §3, "Extension requests")."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
+
+from booking import history, outbox
+from booking.actors import Actor
+from booking.context import Context
+from booking.errors import BookingError
+from booking.rules import states
+from booking.rules.deadlines import check_new_deadline, requested_until
+from booking.services.common import booking_for, event_of, notify_skip
+from booking.tables.bookings import Booking, ExtensionRequest
+from booking.tables.catalog import Event
+from booking.tables.customers import Customer
+
+
+@dataclass(frozen=True, slots=True)
+class ExtensionView:
+    id: int
+    reference: str
+    status: str  # pending | approved | denied
+    current_deadline: datetime | None
+    requested_until: datetime | None
+    proposed_until: datetime  # the organizer's default: the request, or +N days
+    granted_until: datetime | None
+    reason: str
+    customer_name: str
+    starts_at: datetime
+
+
+async def request_extension(
+    ctx: Context, *, actor: Actor, reference: str, until: date | None = None, reason: str = ""
+) -> ExtensionView:
+    """Ask for a later deadline. A first request within the event's auto limit is approved."""
+
+    async def work(session: AsyncSession) -> ExtensionView:
+        booking = await booking_for(session, reference, actor)
+        if booking.status not in states.OPEN or booking.checkout:
+            raise BookingError("not_held", reference=booking.reference, status=booking.status)
+        pending = await session.execute(
+            select(ExtensionRequest.id).where(
+                ExtensionRequest.booking_id == booking.id, ExtensionRequest.status == "pending"
+            )
+        )
+        if pending.first() is not None:
+            raise BookingError("extension_pending")
+        event, _ = await event_of(session, booking)
+        now = ctx.clock.now()
+        wanted = requested_until(until, timezone=event.timezone) if until else None
+        if wanted is not None:
+            _check(wanted, booking, now)
+        request = ExtensionRequest(
+            booking_id=booking.id or 0,
+            requested_at=now,
+            requested_until=wanted,
+            reason=reason.strip()[:500],
+        )
+        session.add(request)
+        await session.flush()
+        history.record(
+            session,
+            booking_id=booking.id or 0,
+            actor=actor,
+            at=now,
+            action="extension_requested",
+            until=wanted,
+            reason=request.reason,
+        )
+        if _auto_approvable(event, booking, proposal(event, booking, wanted)):
+            await _decide(
+                session,
+                request,
+                booking,
+                Actor.system("auto-approval"),
+                now,
+                approve=True,
+                until=proposal(event, booking, wanted),
+                message="",
+            )
+        return _view(request, booking, event, await session.get(Customer, booking.customer_id))
+
+    return await ctx.db.write(work)
+
+
+async def approve_extension(
+    ctx: Context, *, actor: Actor, request_id: int, until: datetime | None = None
+) -> ExtensionView:
+    """Grant the request (``until`` defaults to the proposal); the customer is told."""
+    return await _answer(ctx, actor, request_id, approve=True, until=until, message="")
+
+
+async def deny_extension(
+    ctx: Context, *, actor: Actor, request_id: int, message: str = ""
+) -> ExtensionView:
+    return await _answer(ctx, actor, request_id, approve=False, until=None, message=message)
+
+
+async def list_requests(ctx: Context, *, status: str = "pending") -> list[ExtensionView]:
+    async def work(session: AsyncSession) -> list[ExtensionView]:
+        rows = await session.execute(
+            select(ExtensionRequest, Booking, Event, Customer)
+            .join(Booking, Booking.id == ExtensionRequest.booking_id)  # type: ignore[arg-type]
+            .join(Event, Event.id == Booking.event_id)  # type: ignore[arg-type]
+            .join(Customer, Customer.id == Booking.customer_id)  # type: ignore[arg-type]
+            .where(ExtensionRequest.status == status)
+            .order_by(Booking.deadline, ExtensionRequest.id)
+        )
+        return [_view(r, b, e, c) for r, b, e, c in rows.all()]
+
+    return await ctx.db.read(work)
+
+
+def proposal(event: Event, booking: Booking, wanted: datetime | None) -> datetime:
+    """What the customer asked for, else the deadline plus the event's N days; never past start."""
+    base = booking.deadline or booking.starts_at
+    return min(wanted or base + timedelta(days=event.extension_days), booking.starts_at)
+
+
+def _auto_approvable(event: Event, booking: Booking, until: datetime) -> bool:
+    if event.auto_extend_days <= 0 or booking.extension_count > 0 or booking.deadline is None:
+        return False
+    return until - booking.deadline <= timedelta(days=event.auto_extend_days)
+
+
+def _check(until: datetime, booking: Booking, now: datetime) -> None:
+    code = check_new_deadline(until, now=now, starts_at=booking.starts_at)
+    if code is not None:
+        raise BookingError(code)
+
+
+async def _answer(
+    ctx: Context,
+    actor: Actor,
+    request_id: int,
+    *,
+    approve: bool,
+    until: datetime | None,
+    message: str,
+) -> ExtensionView:
+    if actor.kind == "customer":
+        raise BookingError("not_owner")
+
+    async def work(session: AsyncSession) -> ExtensionView:
+        request = await session.get(ExtensionRequest, request_id)
+        if request is None or request.status != "pending":
+            raise BookingError("unknown_extension")
+        booking = await session.get(Booking, request.booking_id)
+        assert booking is not None
+        event, _ = await event_of(session, booking)
+        now = ctx.clock.now()
+        granted = until or proposal(event, booking, request.requested_until)
+        if approve:
+            _check(granted, booking, now)
+        await _decide(
+            session, request, booking, actor, now, approve=approve, until=granted, message=message
+        )
+        return _view(request, booking, event, await session.get(Customer, booking.customer_id))
+
+    return await ctx.db.write(work)
+
+
+async def _decide(
+    session: AsyncSession,
+    request: ExtensionRequest,
+    booking: Booking,
+    actor: Actor,
+    now: datetime,
+    *,
+    approve: bool,
+    until: datetime,
+    message: str,
+) -> None:
+    assert booking.id is not None and request.id is not None
+    if approve and booking.status not in states.OPEN:
+        raise BookingError("not_held", reference=booking.reference, status=booking.status)
+    request.status = "approved" if approve else "denied"
+    request.decided_at, request.decided_by, request.message = now, actor.name, message[:500]
+    if approve:
+        request.granted_until = until
+        await set_deadline(session, booking, until, now)
+    history.record(
+        session,
+        booking_id=booking.id,
+        actor=actor,
+        at=now,
+        action="extension_approved" if approve else "extension_denied",
+        until=until if approve else None,
+        message=message,
+    )
+    customer = await session.get(Customer, booking.customer_id)
+    assert customer is not None
+    await outbox.enqueue(
+        session,
+        kind=f"extension_{request.status}",
+        customer=customer,
+        now=now,
+        booking_id=booking.id,
+        key=f"extension:{request.id}",
+        payload={"until": until.isoformat() if approve else None, "message": message},
+        skip_channel=notify_skip(actor),
+    )
+
+
+async def set_deadline(
+    session: AsyncSession, booking: Booking, until: datetime, now: datetime
+) -> None:
+    """A new deadline re-opens an overdue hold and re-arms its reminders (their keys hold it).
+
+    Compare-and-set on the status: if the release job expired the hold meanwhile, nothing
+    changes and the caller hears ``not_held``.
+    """
+    result = await session.execute(
+        update(Booking)
+        .where(Booking.id == booking.id, Booking.status.in_(states.OPEN))  # type: ignore[arg-type, attr-defined]
+        .values(
+            deadline=until,
+            deadline_set_at=now,
+            updated_at=now,
+            status=states.HELD,
+            extension_count=Booking.extension_count + 1,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if getattr(result, "rowcount", 0) != 1:
+        await session.refresh(booking, ["status"])
+        raise BookingError("not_held", reference=booking.reference, status=booking.status)
+    for name, value in (
+        ("deadline", until),
+        ("deadline_set_at", now),
+        ("updated_at", now),
+        ("status", states.HELD),
+        ("extension_count", booking.extension_count + 1),
+    ):
+        set_committed_value(booking, name, value)  # already written; no second UPDATE
+
+
+def _view(
+    request: ExtensionRequest, booking: Booking, event: Event, customer: Customer | None
+) -> ExtensionView:
+    return ExtensionView(
+        id=request.id or 0,
+        reference=booking.reference,
+        status=request.status,
+        current_deadline=booking.deadline,
+        requested_until=request.requested_until,
+        proposed_until=proposal(event, booking, request.requested_until),
+        granted_until=request.granted_until,
+        reason=request.reason,
+        customer_name=customer.name if customer else "",
+        starts_at=booking.starts_at,
+    )

@@ -1,0 +1,113 @@
+"""Taking and giving back places: gauges and seat claims, the two inventory guards."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from booking.errors import BookingError
+from booking.tables.bookings import Item
+from booking.tables.catalog import Gauge, Seat, SeatClaim
+
+
+async def take_gauge(session: AsyncSession, performance_id: int, area_id: int, n: int) -> bool:
+    """Decrement the gauge only if ``n`` places remain: the database decides, not a prior read."""
+    result = await session.execute(
+        update(Gauge)
+        .where(
+            Gauge.performance_id == performance_id,  # type: ignore[arg-type]
+            Gauge.area_id == area_id,  # type: ignore[arg-type]
+            Gauge.remaining >= n,  # type: ignore[arg-type]
+        )
+        .values(remaining=Gauge.remaining - n)
+    )
+    return getattr(result, "rowcount", 0) == 1
+
+
+async def claim_seats(
+    session: AsyncSession, performance_id: int, claims: Sequence[tuple[int, int]]
+) -> None:
+    """Claim (seat_id, item_id) pairs; the unique (performance, seat) makes the loser fail."""
+    try:
+        async with session.begin_nested():
+            session.add_all(
+                SeatClaim(performance_id=performance_id, seat_id=seat, item_id=item)
+                for seat, item in claims
+            )
+    except IntegrityError:
+        raise BookingError("seat_taken", seat="") from None
+
+
+async def release_items(session: AsyncSession, items: Iterable[Item]) -> None:
+    """Give back every place the items hold: gauge increments and seat claims deleted."""
+    items = list(items)
+    per_gauge = Counter((i.performance_id, i.area_id) for i in items)
+    for (performance_id, area_id), n in sorted(per_gauge.items()):
+        await session.execute(
+            update(Gauge)
+            .where(Gauge.performance_id == performance_id, Gauge.area_id == area_id)  # type: ignore[arg-type]
+            .values(remaining=Gauge.remaining + n)
+        )
+    seated = [i.id for i in items if i.seat_id is not None]
+    if seated:
+        await session.execute(delete(SeatClaim).where(SeatClaim.item_id.in_(seated)))  # type: ignore[union-attr]
+
+
+async def retake_items(session: AsyncSession, items: Sequence[Item]) -> bool:
+    """Take the same places again (a late payment); all or nothing, inside a savepoint."""
+    try:
+        async with session.begin_nested():
+            per_gauge = Counter((i.performance_id, i.area_id) for i in items)
+            for (performance_id, area_id), n in sorted(per_gauge.items()):
+                if not await take_gauge(session, performance_id, area_id, n):
+                    raise BookingError("sold_out")
+            session.add_all(
+                SeatClaim(performance_id=i.performance_id, seat_id=i.seat_id, item_id=i.id)
+                for i in items
+                if i.seat_id is not None
+            )
+            await session.flush()
+    except (BookingError, IntegrityError):
+        return False
+    return True
+
+
+async def free_seats(session: AsyncSession, performance_id: int, area_id: int) -> list[Seat]:
+    """Seats of the area nobody holds at this performance, best first (venue order)."""
+    taken = select(SeatClaim.seat_id).where(SeatClaim.performance_id == performance_id)
+    query = (
+        select(Seat)
+        .where(Seat.area_id == area_id, Seat.id.not_in(taken))  # type: ignore[union-attr]
+        .order_by(Seat.section, Seat.row, Seat.position)
+    )
+    return list((await session.execute(query)).scalars())
+
+
+def adjacent_run(seats: Sequence[Seat], n: int) -> list[Seat] | None:
+    """The first ``n`` seats side by side in one row, or None."""
+    run: list[Seat] = []
+    for seat in seats:
+        if (
+            run
+            and (seat.section, seat.row) == (run[-1].section, run[-1].row)
+            and (seat.position == run[-1].position + 1)
+        ):
+            run.append(seat)
+        else:
+            run = [seat]
+        if len(run) == n:
+            return run
+    return None
+
+
+async def gauge_counts(session: AsyncSession, performance_id: int) -> dict[int, int]:
+    rows = await session.execute(
+        select(Gauge.area_id, func.sum(Gauge.remaining))
+        .where(Gauge.performance_id == performance_id)
+        .group_by(Gauge.area_id)
+    )
+    return {int(a): int(r) for a, r in rows.all()}

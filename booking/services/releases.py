@@ -1,0 +1,220 @@
+"""Releasing holds: the deadline sweep, and the organizer's bulk extend / release (SPEC §3)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from booking import history, outbox
+from booking.actors import Actor
+from booking.context import Context
+from booking.errors import BookingError
+from booking.rules import states
+from booking.services import places
+from booking.services.common import booking_for
+from booking.services.extensions import set_deadline
+from booking.services.transitions import move
+from booking.sql import skip_locked
+from booking.tables.bookings import Booking, Item
+from booking.tables.catalog import Event, Performance
+from booking.tables.customers import Customer
+
+SWEEPER = Actor.system("release job")
+
+
+@dataclass
+class SweepReport:
+    expired: int = 0
+    overdue: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class BulkResult:
+    done: tuple[str, ...]
+    skipped: tuple[tuple[str, str], ...] = field(default_factory=tuple)  # (reference, code)
+
+
+async def release_due(ctx: Context, *, batch: int = 500) -> SweepReport:
+    """Expire (firm) or mark overdue (flexible) every hold past its deadline; close overdue
+    holds whose performance has started. Reads only due rows, in batches; safe to run in two
+    processes at once (compare-and-set per booking, SKIP LOCKED on PostgreSQL)."""
+    report = SweepReport()
+    while True:
+        moved = await ctx.db.write(lambda s: _sweep(s, ctx.clock.now(), batch, report))
+        if moved < batch:
+            return report
+
+
+async def _sweep(session: AsyncSession, now: datetime, batch: int, report: SweepReport) -> int:
+    due = (
+        select(Booking.id, Booking.checkout, Event.policy, Performance.policy)
+        .join(Performance, Performance.id == Booking.performance_id)  # type: ignore[arg-type]
+        .join(Event, Event.id == Booking.event_id)  # type: ignore[arg-type]
+        .where(Booking.status == states.HELD, Booking.deadline <= now)  # type: ignore[arg-type, operator]
+        .order_by(Booking.deadline)
+        .limit(batch)
+    )
+    started = (
+        select(Booking.id)
+        .where(Booking.status == states.OVERDUE, Booking.starts_at <= now)  # type: ignore[arg-type]
+        .limit(batch)
+    )
+    if skip_locked(session):
+        due = due.with_for_update(skip_locked=True, of=Booking)  # type: ignore[arg-type]
+        started = started.with_for_update(skip_locked=True)
+    rows = (await session.execute(due)).all()
+    firm = [i for i, checkout, ev, perf in rows if checkout or (perf or ev) == "firm"]
+    flexible = [i for i, checkout, ev, perf in rows if not (checkout or (perf or ev) == "firm")]
+    late = list((await session.execute(started)).scalars())
+    expired = await bulk_move(session, firm, states.HELD, states.EXPIRED, now, "booking_expired")
+    expired += await bulk_move(
+        session, late, states.OVERDUE, states.EXPIRED, now, "booking_expired"
+    )
+    report.expired += expired
+    report.overdue += await bulk_move(
+        session, flexible, states.HELD, states.OVERDUE, now, "booking_overdue"
+    )
+    return len(rows) + len(late)
+
+
+async def bulk_move(
+    session: AsyncSession,
+    ids: Sequence[int | None],
+    source: str,
+    target: str,
+    now: datetime,
+    notice: str,
+) -> int:
+    """The sweep's ``transitions.move`` for many bookings at once, in a few statements."""
+    if not ids:
+        return 0
+    moved = (
+        await session.execute(
+            update(Booking)
+            .where(Booking.id.in_(list(ids)), Booking.status == source)  # type: ignore[union-attr, arg-type]
+            .values(status=target, updated_at=now)
+            .returning(Booking.id, Booking.customer_id)
+            .execution_options(synchronize_session=False)
+        )
+    ).all()
+    if not moved:
+        return 0
+    booking_ids = [b for b, _ in moved]
+    if target not in states.HOLDS_PLACES:
+        items = (
+            await session.execute(select(Item).where(Item.booking_id.in_(booking_ids)))  # type: ignore[attr-defined]
+        ).scalars()
+        await places.release_items(session, items)
+    await history.record_many(
+        session,
+        [history.row(booking_id=b, actor=SWEEPER, at=now, action=target) for b in booking_ids],
+    )
+    customers = {
+        c.id: c
+        for c in (
+            await session.execute(select(Customer).where(Customer.id.in_({c for _, c in moved})))  # type: ignore[union-attr]
+        ).scalars()
+    }
+    rows = [
+        row
+        for booking_id, customer_id in moved
+        for row in outbox.rows_for(
+            kind=notice,
+            customer=customers[customer_id],
+            now=now,
+            booking_id=booking_id,
+            key=f"{notice}:{booking_id}",
+        )
+    ]
+    await outbox.enqueue_rows(session, rows)
+    return len(moved)
+
+
+async def bulk_extend(
+    ctx: Context,
+    *,
+    actor: Actor,
+    references: Sequence[str],
+    until: datetime | None = None,
+    by_days: int | None = None,
+) -> BulkResult:
+    """Give many holds a new deadline (a date, or N more days), never past their performance.
+
+    Bookings that changed meanwhile (paid, released) are reported, not touched.
+    """
+    if (until is None) == (by_days is None) or (by_days is not None and by_days <= 0):
+        raise BookingError("bad_value", field="until")
+
+    async def work(session: AsyncSession) -> BulkResult:
+        now = ctx.clock.now()
+        done: list[str] = []
+        skipped: list[tuple[str, str]] = []
+        for reference in references:
+            try:
+                booking = await booking_for(session, reference, actor)
+                base = booking.deadline if booking.deadline and booking.deadline > now else now
+                new = until or base + timedelta(days=by_days or 0)
+                new = min(new, booking.starts_at)
+                if new <= now:
+                    raise BookingError("date_in_past")
+                await set_deadline(session, booking, new, now)
+            except BookingError as exc:
+                skipped.append((reference, exc.code))
+                continue
+            history.record(
+                session,
+                booking_id=booking.id or 0,
+                actor=actor,
+                at=now,
+                action="deadline_extended",
+                until=new,
+            )
+            customer = await session.get(Customer, booking.customer_id)
+            assert customer is not None
+            await outbox.enqueue(
+                session,
+                kind="deadline_extended",
+                customer=customer,
+                now=now,
+                booking_id=booking.id,
+                key=f"extended:{booking.id}:{new.isoformat()}",
+                payload={"until": new.isoformat()},
+            )
+            done.append(booking.reference)
+        return BulkResult(tuple(done), tuple(skipped))
+
+    return await ctx.db.write(work)
+
+
+async def bulk_release(ctx: Context, *, actor: Actor, references: Sequence[str]) -> BulkResult:
+    """Release many holds now: their places go back on sale and their customers are told."""
+
+    async def work(session: AsyncSession) -> BulkResult:
+        now = ctx.clock.now()
+        done: list[str] = []
+        skipped: list[tuple[str, str]] = []
+        for reference in references:
+            try:
+                booking = await booking_for(session, reference, actor)
+            except BookingError as exc:
+                skipped.append((reference, exc.code))
+                continue
+            if await move(
+                session,
+                booking,
+                sources=sorted(states.OPEN),
+                target=states.EXPIRED,
+                actor=actor,
+                now=now,
+                notice="booking_released",
+            ):
+                done.append(booking.reference)
+            else:
+                skipped.append((booking.reference, "not_held"))
+        return BulkResult(tuple(done), tuple(skipped))
+
+    return await ctx.db.write(work)

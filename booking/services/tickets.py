@@ -1,0 +1,100 @@
+"""Tickets: one per paid item, an unguessable secret, shown as a QR code."""
+
+from __future__ import annotations
+
+import io
+import secrets
+from datetime import datetime
+
+import segno
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from booking.actors import Actor
+from booking.context import Context
+from booking.rules import states
+from booking.tables.bookings import Booking, Item, Ticket
+from booking.tables.catalog import Event, Seat, Tariff
+from booking.tables.customers import Customer
+from booking.views import TicketView, seat_label
+
+
+def issue(session: AsyncSession, booking_id: int, items: list[Item], now: datetime) -> None:
+    """One ticket per item; 192 random bits make the secret unguessable."""
+    session.add_all(
+        Ticket(
+            item_id=item.id or 0,
+            booking_id=booking_id,
+            secret=secrets.token_urlsafe(24),
+            issued_at=now,
+        )
+        for item in items
+    )
+
+
+async def void(session: AsyncSession, booking_id: int, now: datetime) -> None:
+    await session.execute(
+        update(Ticket)
+        .where(Ticket.booking_id == booking_id, Ticket.voided_at.is_(None))  # type: ignore[arg-type, union-attr]
+        .values(voided_at=now)
+    )
+
+
+def qr_png(secret: str, *, scale: int = 8) -> bytes:
+    buffer = io.BytesIO()
+    segno.make(secret, error="m").save(buffer, kind="png", scale=scale, border=2)
+    return buffer.getvalue()
+
+
+def qr_svg(secret: str, *, scale: int = 4) -> bytes:
+    buffer = io.BytesIO()
+    segno.make(secret, error="m").save(buffer, kind="svg", scale=scale, border=2)
+    return buffer.getvalue()
+
+
+async def list_tickets(
+    ctx: Context, *, actor: Actor, customer_id: int, reference: str | None = None
+) -> list[TicketView]:
+    """Valid tickets of a customer's (or their organization's) upcoming confirmed bookings."""
+
+    async def work(session: AsyncSession) -> list[TicketView]:
+        customer = await session.get(Customer, customer_id)
+        if customer is None or (actor.kind == "customer" and actor.id != customer_id):
+            return []
+        owner = (
+            Booking.organization_id == customer.organization_id
+            if customer.organization_id is not None
+            else Booking.customer_id == customer_id
+        )
+        query = (
+            select(Ticket, Booking, Item, Tariff, Event, Seat)
+            .join(Booking, Booking.id == Ticket.booking_id)  # type: ignore[arg-type]
+            .join(Item, Item.id == Ticket.item_id)  # type: ignore[arg-type]
+            .join(Tariff, Tariff.id == Item.tariff_id)  # type: ignore[arg-type]
+            .join(Event, Event.id == Booking.event_id)  # type: ignore[arg-type]
+            .outerjoin(Seat, Seat.id == Item.seat_id)  # type: ignore[arg-type]
+            .where(
+                owner,  # type: ignore[arg-type]
+                Booking.status == states.CONFIRMED,  # type: ignore[arg-type]
+                Ticket.voided_at.is_(None),  # type: ignore[union-attr]
+                Booking.starts_at > ctx.clock.now(),  # type: ignore[arg-type]
+            )
+            .order_by(Booking.starts_at, Ticket.id)
+        )
+        if reference is not None:
+            query = query.where(Booking.reference == reference)  # type: ignore[arg-type]
+        rows = (await session.execute(query)).all()
+        return [
+            TicketView(
+                secret=ticket.secret,
+                reference=booking.reference,
+                event_title=event.title,
+                starts_at=booking.starts_at,
+                timezone=event.timezone,
+                tariff_name=tariff.name,
+                seat=seat_label(seat) if seat else None,
+            )
+            for ticket, booking, _item, tariff, event, seat in rows
+        ]
+
+    return await ctx.db.read(work)

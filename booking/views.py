@@ -1,0 +1,193 @@
+"""Frozen read models handed to callers. Services never return live ORM rows."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from booking.rules import states
+from booking.tables.bookings import Booking, Item
+from booking.tables.catalog import Event, Seat, Tariff
+from booking.tables.customers import Customer
+from booking.tables.outbox import OutboxMessage
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerView:
+    id: int
+    name: str
+    email: str | None
+    language: str
+    customer_type: str
+    organization_id: int | None
+    telegram_user_id: int | None
+    telegram_chat_id: int | None
+
+    @classmethod
+    def of(cls, c: Customer) -> CustomerView:
+        assert c.id is not None
+        return cls(
+            id=c.id,
+            name=c.name,
+            email=c.email,
+            language=c.language,
+            customer_type=c.customer_type,
+            organization_id=c.organization_id,
+            telegram_user_id=c.telegram_user_id,
+            telegram_chat_id=c.telegram_chat_id,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ItemView:
+    id: int
+    performance_id: int
+    tariff_id: int
+    tariff_name: str
+    price_minor: int
+    seat: str | None  # "Stalls · row C · seat 12"
+
+
+@dataclass(frozen=True, slots=True)
+class BookingView:
+    id: int
+    reference: str
+    status: str
+    checkout: bool
+    customer_id: int
+    organization_id: int | None
+    channel: str
+    deadline: datetime | None
+    starts_at: datetime
+    event_title: str
+    timezone: str
+    total_minor: int
+    currency: str
+    refund_due: bool
+    items: tuple[ItemView, ...]
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in states.OPEN
+
+
+@dataclass(frozen=True, slots=True)
+class TicketView:
+    secret: str
+    reference: str
+    event_title: str
+    starts_at: datetime
+    timezone: str
+    tariff_name: str
+    seat: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxView:
+    id: int
+    kind: str
+    channel: str
+    locale: str
+    attempts: int
+    payload: dict[str, Any]
+    customer: CustomerView
+    booking: BookingView | None
+
+
+def seat_label(seat: Seat) -> str:
+    return f"{seat.section} · row {seat.row} · seat {seat.number}"
+
+
+def booking_view(
+    booking: Booking, event: Event, items: list[tuple[Item, Tariff, Seat | None]]
+) -> BookingView:
+    assert booking.id is not None
+    return BookingView(
+        id=booking.id,
+        reference=booking.reference,
+        status=booking.status,
+        checkout=booking.checkout,
+        customer_id=booking.customer_id,
+        organization_id=booking.organization_id,
+        channel=booking.channel,
+        deadline=booking.deadline,
+        starts_at=booking.starts_at,
+        event_title=event.title,
+        timezone=event.timezone,
+        total_minor=booking.total_minor,
+        currency=booking.currency,
+        refund_due=booking.refund_due,
+        items=tuple(
+            ItemView(
+                id=item.id or 0,
+                performance_id=item.performance_id,
+                tariff_id=item.tariff_id,
+                tariff_name=tariff.name,
+                price_minor=item.price_minor - item.discount_minor,
+                seat=seat_label(seat) if seat else None,
+            )
+            for item, tariff, seat in items
+        ),
+    )
+
+
+async def load_bookings(session: AsyncSession, bookings: list[Booking]) -> list[BookingView]:
+    """Views of many bookings in three queries, whatever their number."""
+    ids = [b.id for b in bookings]
+    if not ids:
+        return []
+    rows = (
+        await session.execute(
+            select(Item, Tariff, Seat, Event)
+            .join(Tariff, Tariff.id == Item.tariff_id)  # type: ignore[arg-type]
+            .join(Event, Event.id == Tariff.event_id)  # type: ignore[arg-type]
+            .outerjoin(Seat, Seat.id == Item.seat_id)  # type: ignore[arg-type]
+            .where(Item.booking_id.in_(ids))  # type: ignore[attr-defined]
+            .order_by(Item.id)
+        )
+    ).all()
+    items: dict[int, list[tuple[Item, Tariff, Seat | None]]] = {i: [] for i in ids if i}
+    events: dict[int, Event] = {}
+    for item, tariff, seat, event in rows:
+        items[item.booking_id].append((item, tariff, seat))
+        events[item.booking_id] = event
+    return [booking_view(b, events[b.id], items[b.id]) for b in bookings if b.id in events]
+
+
+async def load_booking(session: AsyncSession, booking: Booking) -> BookingView:
+    (view,) = await load_bookings(session, [booking])
+    return view
+
+
+async def load_outbox(session: AsyncSession, message_id: int) -> OutboxView | None:
+    message = await session.get(OutboxMessage, message_id)
+    if message is None or message.id is None:
+        return None
+    customer = await session.get(Customer, message.customer_id)
+    assert customer is not None
+    booking = await session.get(Booking, message.booking_id) if message.booking_id else None
+    return OutboxView(
+        id=message.id,
+        kind=message.kind,
+        channel=message.channel,
+        locale=message.locale,
+        attempts=message.attempts,
+        payload=json.loads(message.payload),
+        customer=CustomerView.of(customer),
+        booking=await load_booking(session, booking) if booking else None,
+    )
+
+
+def still_relevant(message: OutboxView) -> bool:
+    """A reminder re-checks at delivery that its booking still waits on that same deadline."""
+    if message.kind != "reminder" or message.booking is None:
+        return True
+    deadline = message.booking.deadline
+    return message.booking.is_open and (
+        deadline is not None and deadline.isoformat() == message.payload.get("deadline")
+    )
