@@ -36,6 +36,7 @@ MESSAGES: dict[str, str] = {
     "telegram_taken": "This Telegram account is already linked to another customer.",
     "amount_mismatch": "The amount does not match the booking total.",
     "bad_value": "Invalid value for {field}.",
+    "weak_password": "The password must have at least {min} characters.",
 }
 
 

@@ -15,7 +15,7 @@ from booking.db import Database
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
-class SchemaOutOfDate(Exception):  # noqa: N818 - the name says what the operator must fix
+class SchemaOutOfDate(Exception):
     pass
 
 

@@ -16,7 +16,8 @@ config = context.config
 
 def run(connection: Connection) -> None:
     context.configure(
-        connection=connection, target_metadata=metadata,
+        connection=connection,
+        target_metadata=metadata,
         render_as_batch=connection.dialect.name == "sqlite",  # SQLite alters by copying tables
         compare_type=True,
     )

@@ -1,0 +1,111 @@
+"""What each outbox notice says, rendered at delivery in the recipient's language.
+
+Channels may wrap these texts in their own templates (HTML mail, Telegram formatting); the
+words themselves live here, once, in the gettext catalogue.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from booking.i18n import gettext_for
+from booking.rules.formatting import money, when
+from booking.views import BookingView, OutboxView
+
+
+def N_(message: str) -> str:
+    return message
+
+
+SUBJECTS: dict[str, str] = {
+    "booking_held": N_("Your booking {reference} is held until {deadline}"),
+    "reminder": N_("Reminder: booking {reference} must be paid by {deadline}"),
+    "booking_expired": N_("Booking {reference} has expired"),
+    "booking_overdue": N_("Booking {reference}: the payment deadline has passed"),
+    "booking_released": N_("Booking {reference} has been released"),
+    "booking_cancelled": N_("Booking {reference} is cancelled"),
+    "payment_confirmed": N_("Booking {reference} is paid: your tickets"),
+    "payment_refund_due": N_("Booking {reference}: we received your payment"),
+    "extension_approved": N_("Booking {reference}: more time granted until {until}"),
+    "extension_denied": N_("Booking {reference}: your request for more time"),
+    "deadline_extended": N_("Booking {reference}: new deadline {until}"),
+}
+
+BODIES: dict[str, str] = {
+    "booking_held": N_(
+        "{places} place(s) for {event} on {date} are held for you. Total: {total}. "
+        "Please pay before {deadline}, or the places will be released."
+    ),
+    "reminder": N_(
+        "Your places for {event} on {date} are held until {deadline}. Total: {total}. "
+        "Pay now to keep them, or ask for more time."
+    ),
+    "booking_expired": N_(
+        "The deadline of booking {reference} for {event} passed without payment, so the "
+        "places were released."
+    ),
+    "booking_overdue": N_(
+        "The deadline of booking {reference} for {event} has passed. The organizer will "
+        "decide whether to keep your places; you can still pay or ask for more time."
+    ),
+    "booking_released": N_(
+        "The organizer released booking {reference} for {event}; the places are back on sale."
+    ),
+    "booking_cancelled": N_("Booking {reference} for {event} on {date} is cancelled."),
+    "payment_confirmed": N_(
+        "Thank you! Booking {reference} for {event} on {date} is paid ({total}). "
+        "Your tickets follow; show the QR code at the entrance."
+    ),
+    "payment_refund_due": N_(
+        "We received a payment for booking {reference}, but the places could not be "
+        "confirmed. The organizer will refund you; nothing is lost."
+    ),
+    "extension_approved": N_("Good news: you now have until {until} to pay booking {reference}."),
+    "extension_denied": N_(
+        "The organizer could not give more time for booking {reference}. "
+        "The deadline stays {deadline}. {message}"
+    ),
+    "deadline_extended": N_("The organizer moved the deadline of booking {reference} to {until}."),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    subject: str
+    text: str
+
+
+def fields(booking: BookingView | None, payload: dict[str, object], locale: str) -> dict[str, str]:
+    values = {k: str(v) for k, v in payload.items() if v is not None}
+    values.setdefault("message", "")
+    if booking is None:
+        return values
+    tz = booking.timezone
+    until = payload.get("until")
+    values |= {
+        "reference": booking.reference,
+        "event": booking.event_title,
+        "date": when(booking.starts_at, tz, locale),
+        "deadline": when(booking.deadline, tz, locale) if booking.deadline else "-",
+        "total": money(booking.total_minor, booking.currency, locale),
+        "places": str(len(booking.items)),
+        "until": when(datetime.fromisoformat(until), tz, locale) if isinstance(until, str) else "-",
+    }
+    return values
+
+
+def render(message: OutboxView) -> Notice:
+    """Subject and text of a notice, in the recipient's language."""
+    locale = message.locale
+    values = fields(message.booking, message.payload, locale)
+    subject = gettext_for(locale, SUBJECTS.get(message.kind, "{reference}"))
+    text = gettext_for(locale, BODIES.get(message.kind, ""))
+    return Notice(subject.format_map(_Missing(values)), text.format_map(_Missing(values)).strip())
+
+
+class _Missing(dict[str, str]):
+    """A placeholder nobody filled reads as a dash rather than crashing a delivery."""
+
+    def __missing__(self, key: str) -> str:
+        return "-"

@@ -1,0 +1,1 @@
+"""Organizer surfaces and the composition root (``guichet`` command, runtime)."""

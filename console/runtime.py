@@ -1,0 +1,100 @@
+"""Builds the context once and runs the configured roles in one TaskGroup until a signal."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Iterator
+
+import uvicorn
+
+from booking.context import Context
+from booking.schema import check_schema
+from booking.settings import CoreSettings
+from booking.settings_store import secret_key
+from console.settings import RuntimeSettings
+from console.web.app import build_app
+from scheduler.runner import run_worker
+
+log = logging.getLogger("guichet")
+ROLES = ("bot", "web", "worker")
+
+
+def role_status(settings: RuntimeSettings, wanted: set[str]) -> dict[str, str]:
+    """Each role: "running", or a plain sentence saying why not and what turns it on."""
+    status = {
+        role: "running" if role in wanted else "off (not asked for with --role)" for role in ROLES
+    }
+    if "bot" in wanted:
+        status["bot"] = (
+            "off: the Telegram bot is not in this version yet"
+            if settings.bot_token
+            else "off: set GUICHET_BOT_TOKEN to run the Telegram bot"
+        )
+    status["mail"] = (
+        "off: the email channel is not in this version yet"
+        if settings.smtp_host and settings.imap_host
+        else "off: set GUICHET_SMTP_HOST and GUICHET_IMAP_HOST to send and read email"
+    )
+    return status
+
+
+async def serve(wanted: set[str]) -> int:
+    core, runtime = CoreSettings(), RuntimeSettings()
+    ctx = Context.create(core)
+    try:
+        await check_schema(ctx.db)
+        await secret_key(ctx)
+        status = role_status(runtime, wanted)
+        for role, state in status.items():
+            log.info("role %-6s %s", role, state)
+        stop = asyncio.Event()
+        with _signals(stop):
+            async with asyncio.TaskGroup() as group:
+                if status["web"] == "running":
+                    group.create_task(_web(ctx, runtime, status, stop))
+                if status["worker"] == "running":
+                    group.create_task(run_worker(ctx, stop))
+                group.create_task(stop.wait())
+        log.info("stopped cleanly")
+        return 0
+    finally:
+        await ctx.close()
+
+
+class _Server(uvicorn.Server):
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield  # the runtime owns SIGINT/SIGTERM and stops every role together
+
+
+async def _web(
+    ctx: Context, runtime: RuntimeSettings, status: dict[str, str], stop: asyncio.Event
+) -> None:
+    config = uvicorn.Config(
+        build_app(ctx, status),
+        host=runtime.web_host,
+        port=runtime.web_port,
+        log_level=runtime.log_level,
+        lifespan="off",
+    )
+    server = _Server(config)
+    task = asyncio.create_task(server.serve())
+    log.info("web on http://%s:%d (health: /healthz)", runtime.web_host, runtime.web_port)
+    await stop.wait()
+    server.should_exit = True
+    await task
+
+
+@contextlib.contextmanager
+def _signals(stop: asyncio.Event) -> Iterator[None]:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        yield
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)

@@ -1,0 +1,17 @@
+"""What the composition root reads to decide which roles run (all ``GUICHET_*``)."""
+
+from __future__ import annotations
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class RuntimeSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="GUICHET_", env_file=".env", extra="ignore")
+
+    web_host: str = "127.0.0.1"
+    web_port: int = 8000
+    log_level: str = "info"
+    # Presence of these turns the bot and mail roles on (their own packages read the rest).
+    bot_token: str = ""
+    smtp_host: str = ""
+    imap_host: str = ""

@@ -1,0 +1,1 @@
+"""The Starlette app: console pages, the pay page and /healthz."""

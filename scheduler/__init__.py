@@ -1,0 +1,1 @@
+"""APScheduler 3 wiring only: the table of jobs and the runner."""
