@@ -37,6 +37,9 @@ MESSAGES: dict[str, str] = {
     "amount_mismatch": "The amount does not match the booking total.",
     "bad_value": "Invalid value for {field}.",
     "weak_password": "The password must have at least {min} characters.",
+    "link_invalid": "This link is not valid or has expired; ask for a new booking email.",
+    "link_code_invalid": "That code is not right or has expired; ask for a new one.",
+    "too_many_codes": "Too many codes were asked for; please wait an hour and try again.",
 }
 
 

@@ -30,6 +30,7 @@ SUBJECTS: dict[str, str] = {
     "extension_approved": N_("Booking {reference}: more time granted until {until}"),
     "extension_denied": N_("Booking {reference}: your request for more time"),
     "deadline_extended": N_("Booking {reference}: new deadline {until}"),
+    "link_code": N_("Your Guichet code: {code}"),
 }
 
 BODIES: dict[str, str] = {
@@ -67,6 +68,10 @@ BODIES: dict[str, str] = {
         "The deadline stays {deadline}. {message}"
     ),
     "deadline_extended": N_("The organizer moved the deadline of booking {reference} to {until}."),
+    "link_code": N_(
+        "Your code to link Telegram to your bookings is {code}. It is valid for 15 minutes. "
+        "If you did not ask for it, ignore this message."
+    ),
 }
 
 

@@ -9,6 +9,7 @@ from typing import Literal
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from booking import history, outbox
 from booking.actors import Actor
@@ -64,7 +65,7 @@ async def record_payment(
         session.add(payment)
         await session.flush()  # the unique (provider, event id) speaks here, before any change
         payment.outcome = await _apply(session, ctx, actor, booking, payment)
-        return PaymentResult(payment.outcome, await load_booking(session, booking))  # type: ignore[arg-type]
+        return PaymentResult(payment.outcome, await load_booking(session, booking))
 
     try:
         return await ctx.db.write(work)
@@ -104,7 +105,7 @@ async def _apply(
     assert booking.id is not None
     now = ctx.clock.now()
     items = list(
-        (await session.execute(select(Item).where(Item.booking_id == booking.id))).scalars()
+        (await session.execute(select(Item).where(col(Item.booking_id) == booking.id))).scalars()
     )
     outcome: Outcome
     if (payment.amount_minor, payment.currency) != (booking.total_minor, booking.currency):
@@ -164,10 +165,35 @@ async def _duplicate(session: AsyncSession, provider: str, event_id: str) -> Pay
     payment = (
         await session.execute(
             select(Payment).where(
-                Payment.provider == provider, Payment.provider_event_id == event_id
+                col(Payment.provider) == provider, col(Payment.provider_event_id) == event_id
             )
         )
     ).scalar_one()
     booking = await session.get(Booking, payment.booking_id)
     assert booking is not None
     return PaymentResult("duplicate", await load_booking(session, booking))
+
+
+async def check_payable(
+    ctx: Context, *, actor: Actor, reference: str, amount_minor: int, currency: str
+) -> BookingView:
+    """Before taking money (Telegram's pre-checkout, the pay page): the hold is still open, not
+    past its deadline, and the amount is the booking total. Raises BookingError otherwise."""
+
+    async def work(session: AsyncSession) -> BookingView:
+        booking = await booking_for(session, reference, actor)
+        if booking.status == states.CONFIRMED:
+            raise BookingError("already_paid", reference=booking.reference)
+        if booking.status not in states.OPEN:
+            raise BookingError("not_held", reference=booking.reference, status=booking.status)
+        if (
+            booking.status == states.HELD
+            and booking.deadline
+            and booking.deadline <= ctx.clock.now()
+        ):
+            raise BookingError("deadline_passed")
+        if (amount_minor, currency.upper()) != (booking.total_minor, booking.currency):
+            raise BookingError("amount_mismatch")
+        return await load_booking(session, booking)
+
+    return await ctx.db.read(work)
