@@ -1,7 +1,9 @@
 """One gettext catalogue (English source, French translation) for every channel.
 
-The catalogue lives as a ``.po`` file in ``booking/locales``; it is compiled in memory on first
-use, so there is no build step and no binary file in the repository.
+The catalogue lives as ``.po`` files in ``booking/locales/<locale>/LC_MESSAGES``: ``guichet.po``
+for the core, one more per adapter (``bot.po``, ``mail.po``, ``console.po``) so that work on
+one channel never conflicts with another. They are merged and compiled in memory on first use:
+no build step and no binary file in the repository.
 """
 
 from __future__ import annotations
@@ -18,17 +20,24 @@ from booking.errors import MESSAGES, BookingError
 from booking.rules.formatting import LOCALES, pick_locale
 
 LOCALE_DIR = Path(__file__).with_name("locales")
-DOMAIN = "guichet"
 
 
 @cache
 def translations(locale: str) -> gettext.NullTranslations:
     locale = pick_locale(locale)
-    path = LOCALE_DIR / locale / "LC_MESSAGES" / f"{DOMAIN}.po"
-    if locale == "en" or not path.exists():
+    paths = sorted((LOCALE_DIR / locale / "LC_MESSAGES").glob("*.po"))
+    if locale == "en" or not paths:
         return gettext.NullTranslations()
-    with path.open("rb") as po:
-        catalog = read_po(po, locale=locale)
+    catalog = None
+    for path in paths:
+        with path.open("rb") as po:
+            part = read_po(po, locale=locale)
+        if catalog is None:
+            catalog = part
+            continue
+        for message in part:
+            if message.id:
+                catalog[message.id] = message
     buffer = io.BytesIO()
     write_mo(buffer, catalog)
     buffer.seek(0)
