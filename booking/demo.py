@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from booking.actors import Actor
 from booking.context import Context
@@ -79,7 +80,7 @@ async def load(ctx: Context) -> bool:
 
 
 async def _present(session: AsyncSession) -> int | None:
-    found = await session.execute(select(Venue.id).where(Venue.name == DEMO_VENUE))
+    found = await session.execute(select(col(Venue.id)).where(col(Venue.name) == DEMO_VENUE))
     return found.scalar_one_or_none()
 
 

@@ -12,7 +12,9 @@ import gettext
 import io
 from functools import cache
 from pathlib import Path
+from typing import cast
 
+from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
@@ -39,7 +41,7 @@ def translations(locale: str) -> gettext.NullTranslations:
             if message.id:
                 catalog[message.id] = message
     buffer = io.BytesIO()
-    write_mo(buffer, catalog)
+    write_mo(buffer, cast(Catalog, catalog))  # paths is not empty: the loop set it
     buffer.seek(0)
     return gettext.GNUTranslations(buffer)
 

@@ -9,10 +9,11 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from booking import views
 from booking.context import Context
@@ -90,7 +91,7 @@ def rows_for(
 
 
 async def enqueue_rows(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> int:
-    table: Any = OutboxMessage.__table__
+    table: Any = OutboxMessage.__table__  # type: ignore[attr-defined]  # SQLModel stubs lack it
     return await insert_ignoring_duplicates(session, table, rows, key="dedupe_key")
 
 
@@ -137,23 +138,24 @@ async def _claim(
     session: AsyncSession, now: datetime, channels: list[str], limit: int, owner: str
 ) -> list[int]:
     query = (
-        select(OutboxMessage.id)  # type: ignore[call-overload]
+        select(col(OutboxMessage.id))
         .where(
-            OutboxMessage.status == "pending",
-            OutboxMessage.channel.in_(channels),  # type: ignore[attr-defined]
-            OutboxMessage.next_attempt_at <= now,  # type: ignore[arg-type]
-            (OutboxMessage.lease_until.is_(None)) | (OutboxMessage.lease_until < now),  # type: ignore[union-attr, operator]
+            col(OutboxMessage.status) == "pending",
+            col(OutboxMessage.channel).in_(channels),
+            col(OutboxMessage.next_attempt_at) <= now,
+            (col(OutboxMessage.lease_until).is_(None)) | (col(OutboxMessage.lease_until) < now),
         )
-        .order_by(OutboxMessage.next_attempt_at)
+        .order_by(col(OutboxMessage.next_attempt_at))
         .limit(limit)
     )
     if skip_locked(session):
         query = query.with_for_update(skip_locked=True)
-    ids = list((await session.execute(query)).scalars())
+    # Primary keys of stored rows, never None.
+    ids = cast(list[int], list((await session.execute(query)).scalars()))
     if ids:
         await session.execute(
             update(OutboxMessage)
-            .where(OutboxMessage.id.in_(ids))  # type: ignore[union-attr]
+            .where(col(OutboxMessage.id).in_(ids))
             .values(lease_until=now + LEASE, lease_owner=owner)
         )
     return ids

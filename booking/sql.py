@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 
 async def insert_ignoring_duplicates(
@@ -16,7 +16,7 @@ async def insert_ignoring_duplicates(
     """INSERT … ON CONFLICT (key) DO NOTHING; returns how many rows were new."""
     if not rows:
         return 0
-    dialect = session.bind.dialect.name
+    dialect = _bind(session).dialect.name
     module: Any = postgresql if dialect == "postgresql" else sqlite
     stmt = module.insert(table).values(list(rows)).on_conflict_do_nothing(index_elements=[key])
     result = await session.execute(stmt)
@@ -25,4 +25,9 @@ async def insert_ignoring_duplicates(
 
 def skip_locked(session: AsyncSession) -> bool:
     """FOR UPDATE SKIP LOCKED where the database has it; SQLite's IMMEDIATE lock serializes."""
-    return session.bind.dialect.name == "postgresql"
+    return _bind(session).dialect.name == "postgresql"
+
+
+def _bind(session: AsyncSession) -> AsyncEngine | AsyncConnection:
+    """The session's bind; our sessions are always created bound to the engine."""
+    return cast("AsyncEngine | AsyncConnection", session.bind)

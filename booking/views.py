@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from booking.rules import states
 from booking.tables.bookings import Booking, Item
@@ -144,11 +145,11 @@ async def load_bookings(session: AsyncSession, bookings: list[Booking]) -> list[
     rows = (
         await session.execute(
             select(Item, Tariff, Seat, Event)
-            .join(Tariff, Tariff.id == Item.tariff_id)  # type: ignore[arg-type]
-            .join(Event, Event.id == Tariff.event_id)  # type: ignore[arg-type]
-            .outerjoin(Seat, Seat.id == Item.seat_id)  # type: ignore[arg-type]
-            .where(Item.booking_id.in_(ids))  # type: ignore[attr-defined]
-            .order_by(Item.id)
+            .join(Tariff, col(Tariff.id) == Item.tariff_id)
+            .join(Event, col(Event.id) == Tariff.event_id)
+            .outerjoin(Seat, col(Seat.id) == Item.seat_id)
+            .where(col(Item.booking_id).in_(ids))
+            .order_by(col(Item.id))
         )
     ).all()
     items: dict[int, list[tuple[Item, Tariff, Seat | None]]] = {i: [] for i in ids if i}

@@ -7,7 +7,8 @@ import asyncio
 import getpass
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TypeVar
 
 from booking.actors import Actor
 from booking.context import Context
@@ -113,7 +114,10 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _with_context(work):  # type: ignore[no-untyped-def]
+T = TypeVar("T")
+
+
+async def _with_context(work: Callable[[Context], Awaitable[T]]) -> T:
     ctx = Context.create(CoreSettings())
     try:
         await check_schema(ctx.db)

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from booking.actors import Actor
 from booking.context import Context
@@ -37,16 +38,16 @@ async def my_bookings(ctx: Context, *, customer_id: int) -> list[BookingView]:
             raise BookingError("unknown_customer")
         now = ctx.clock.now()
         owner = (
-            Booking.organization_id == customer.organization_id
+            col(Booking.organization_id) == customer.organization_id
             if customer.organization_id is not None
-            else Booking.customer_id == customer_id
+            else col(Booking.customer_id) == customer_id
         )
         query = select(Booking).where(
-            owner,  # type: ignore[arg-type]
+            owner,
             or_(
-                Booking.status.in_(states.OPEN),  # type: ignore[attr-defined]
-                (Booking.status == states.CONFIRMED) & (Booking.starts_at > now),  # type: ignore[arg-type, operator]
-                Booking.updated_at >= now - RECENT,  # type: ignore[arg-type, operator]
+                col(Booking.status).in_(states.OPEN),
+                (col(Booking.status) == states.CONFIRMED) & (col(Booking.starts_at) > now),
+                col(Booking.updated_at) >= now - RECENT,
             ),
         )
         found = list((await session.execute(query)).scalars())

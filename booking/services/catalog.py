@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from booking.actors import Actor
 from booking.context import Context
@@ -194,7 +195,7 @@ async def add_performance(
         session.add(performance)
         await session.flush()
         areas = (
-            await session.execute(select(Area).where(Area.venue_id == event.venue_id))
+            await session.execute(select(Area).where(col(Area.venue_id) == event.venue_id))
         ).scalars()
         session.add_all(
             Gauge(
@@ -252,11 +253,11 @@ async def upcoming_events(ctx: Context, *, offset: int = 0, limit: int = 10) -> 
     async def work(session: AsyncSession) -> list[EventSummary]:
         first = func.min(Performance.starts_at).label("first")
         query = (
-            select(Event, first, func.count(Performance.id))  # type: ignore[arg-type]
-            .join(Performance, Performance.event_id == Event.id)  # type: ignore[arg-type]
-            .where(Performance.starts_at > ctx.clock.now(), Performance.on_sale.is_(True))  # type: ignore[arg-type, attr-defined]
-            .group_by(Event.id)  # type: ignore[arg-type]
-            .order_by(first, Event.id)
+            select(Event, first, func.count(col(Performance.id)))
+            .join(Performance, col(Performance.event_id) == Event.id)
+            .where(col(Performance.starts_at) > ctx.clock.now(), col(Performance.on_sale).is_(True))
+            .group_by(col(Event.id))
+            .order_by(first, col(Event.id))
             .offset(offset)
             .limit(limit)
         )
@@ -273,15 +274,15 @@ async def performances(ctx: Context, *, event_id: int) -> list[PerformanceView]:
     async def work(session: AsyncSession) -> list[PerformanceView]:
         query = (
             select(Performance, Event, func.sum(Gauge.remaining))
-            .join(Event, Event.id == Performance.event_id)  # type: ignore[arg-type]
-            .join(Gauge, Gauge.performance_id == Performance.id)  # type: ignore[arg-type]
+            .join(Event, col(Event.id) == Performance.event_id)
+            .join(Gauge, col(Gauge.performance_id) == Performance.id)
             .where(
-                Performance.event_id == event_id,
-                Performance.starts_at > ctx.clock.now(),  # type: ignore[arg-type]
-                Performance.on_sale.is_(True),
-            )  # type: ignore[attr-defined]
-            .group_by(Performance.id, Event.id)  # type: ignore[arg-type]
-            .order_by(Performance.starts_at)
+                col(Performance.event_id) == event_id,
+                col(Performance.starts_at) > ctx.clock.now(),
+                col(Performance.on_sale).is_(True),
+            )
+            .group_by(col(Performance.id), col(Event.id))
+            .order_by(col(Performance.starts_at))
         )
         return [
             PerformanceView(p.id or 0, e.id or 0, e.title, p.starts_at, e.timezone, int(r or 0))
@@ -300,8 +301,8 @@ async def offers(
         row = (
             await session.execute(
                 select(Performance, Event)
-                .join(Event, Event.id == Performance.event_id)  # type: ignore[arg-type]
-                .where(Performance.id == performance_id)
+                .join(Event, col(Event.id) == Performance.event_id)
+                .where(col(Performance.id) == performance_id)
             )
         ).one_or_none()
         if row is None:
@@ -310,10 +311,13 @@ async def offers(
         now = ctx.clock.now()
         query = (
             select(Tariff, Area, Gauge)
-            .join(Area, Area.id == Tariff.area_id)  # type: ignore[arg-type]
-            .join(Gauge, (Gauge.area_id == Area.id) & (Gauge.performance_id == performance_id))  # type: ignore[arg-type]
-            .where(Tariff.event_id == event.id, Tariff.active.is_(True))  # type: ignore[arg-type, attr-defined]
-            .order_by(Tariff.price_minor.desc(), Tariff.id)  # type: ignore[attr-defined]
+            .join(Area, col(Area.id) == Tariff.area_id)
+            .join(
+                Gauge,
+                (col(Gauge.area_id) == Area.id) & (col(Gauge.performance_id) == performance_id),
+            )
+            .where(col(Tariff.event_id) == event.id, col(Tariff.active).is_(True))
+            .order_by(col(Tariff.price_minor).desc(), col(Tariff.id))
         )
         found = []
         for tariff, area, gauge in (await session.execute(query)).all():

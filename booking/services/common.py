@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from booking.actors import Actor
 from booking.errors import BookingError
@@ -19,7 +20,7 @@ async def booking_for(session: AsyncSession, reference: str, actor: Actor) -> Bo
     booking = None
     if ref is not None:
         booking = (
-            await session.execute(select(Booking).where(Booking.reference == ref))
+            await session.execute(select(Booking).where(col(Booking.reference) == ref))
         ).scalar_one_or_none()
     if booking is None:
         raise BookingError("unknown_booking", reference=reference.strip()[:20])

@@ -6,6 +6,7 @@ import re
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from booking.actors import Actor
 from booking.context import Context
@@ -45,7 +46,7 @@ async def find_or_create_customer(
 
     async def work(session: AsyncSession) -> tuple[CustomerView, bool]:
         found = (
-            await session.execute(select(Customer).where(Customer.email_key == key))
+            await session.execute(select(Customer).where(col(Customer.email_key) == key))
         ).scalar_one_or_none()
         if found is not None:
             return CustomerView.of(found), False
@@ -79,7 +80,7 @@ async def get_customer(ctx: Context, *, customer_id: int) -> CustomerView:
 
 async def find_by_telegram(ctx: Context, *, telegram_user_id: int) -> CustomerView | None:
     async def work(session: AsyncSession) -> CustomerView | None:
-        query = select(Customer).where(Customer.telegram_user_id == telegram_user_id)
+        query = select(Customer).where(col(Customer.telegram_user_id) == telegram_user_id)
         found = (await session.execute(query)).scalar_one_or_none()
         return CustomerView.of(found) if found else None
 
@@ -90,7 +91,7 @@ async def find_by_email(ctx: Context, *, email: str) -> CustomerView | None:
     key = email_key(email)
 
     async def work(session: AsyncSession) -> CustomerView | None:
-        query = select(Customer).where(Customer.email_key == key)
+        query = select(Customer).where(col(Customer.email_key) == key)
         found = (await session.execute(query)).scalar_one_or_none()
         return CustomerView.of(found) if found else None
 
@@ -106,7 +107,7 @@ async def link_telegram(
         customer = await session.get(Customer, customer_id)
         if customer is None:
             raise BookingError("unknown_customer")
-        query = select(Customer).where(Customer.telegram_user_id == telegram_user_id)
+        query = select(Customer).where(col(Customer.telegram_user_id) == telegram_user_id)
         other = (await session.execute(query)).scalar_one_or_none()
         if other is not None and other.id != customer_id:
             raise BookingError("telegram_taken")

@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlmodel import col
 
 from booking import history, outbox
 from booking.actors import Actor
@@ -45,8 +46,9 @@ async def request_extension(
         if booking.status not in states.OPEN or booking.checkout:
             raise BookingError("not_held", reference=booking.reference, status=booking.status)
         pending = await session.execute(
-            select(ExtensionRequest.id).where(
-                ExtensionRequest.booking_id == booking.id, ExtensionRequest.status == "pending"
+            select(col(ExtensionRequest.id)).where(
+                col(ExtensionRequest.booking_id) == booking.id,
+                col(ExtensionRequest.status) == "pending",
             )
         )
         if pending.first() is not None:
@@ -106,11 +108,11 @@ async def list_requests(ctx: Context, *, status: str = "pending") -> list[Extens
     async def work(session: AsyncSession) -> list[ExtensionView]:
         rows = await session.execute(
             select(ExtensionRequest, Booking, Event, Customer)
-            .join(Booking, Booking.id == ExtensionRequest.booking_id)  # type: ignore[arg-type]
-            .join(Event, Event.id == Booking.event_id)  # type: ignore[arg-type]
-            .join(Customer, Customer.id == Booking.customer_id)  # type: ignore[arg-type]
-            .where(ExtensionRequest.status == status)
-            .order_by(Booking.deadline, ExtensionRequest.id)
+            .join(Booking, col(Booking.id) == ExtensionRequest.booking_id)
+            .join(Event, col(Event.id) == Booking.event_id)
+            .join(Customer, col(Customer.id) == Booking.customer_id)
+            .where(col(ExtensionRequest.status) == status)
+            .order_by(col(Booking.deadline), col(ExtensionRequest.id))
         )
         return [_view(r, b, e, c) for r, b, e, c in rows.all()]
 

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from booking import history, outbox
 from booking.actors import Actor
@@ -169,8 +170,8 @@ async def _on_sale(
     row = (
         await session.execute(
             select(Performance, Event)
-            .join(Event, Event.id == Performance.event_id)  # type: ignore[arg-type]
-            .where(Performance.id == performance_id)
+            .join(Event, col(Event.id) == Performance.event_id)
+            .where(col(Performance.id) == performance_id)
         )
     ).one_or_none()
     if row is None or not row[0].on_sale:
@@ -271,7 +272,7 @@ async def _free_reference(session: AsyncSession) -> str:
     used = set(
         (
             await session.execute(
-                select(Booking.reference).where(Booking.reference.in_(candidates))  # type: ignore[attr-defined]
+                select(col(Booking.reference)).where(col(Booking.reference).in_(candidates))
             )
         ).scalars()
     )

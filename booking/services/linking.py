@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from booking import outbox, tokens
 from booking.context import Context
@@ -50,7 +51,7 @@ async def register_telegram_customer(
     """The customer behind this Telegram account, created on first contact (no email yet)."""
 
     async def work(session: AsyncSession) -> CustomerView:
-        query = select(Customer).where(Customer.telegram_user_id == telegram_user_id)
+        query = select(Customer).where(col(Customer.telegram_user_id) == telegram_user_id)
         found = (await session.execute(query)).scalar_one_or_none()
         if found is not None:
             return CustomerView.of(found)
@@ -81,13 +82,13 @@ async def send_link_code(
         now = ctx.clock.now()
         recent = await session.execute(
             select(func.count()).where(
-                LinkCode.telegram_user_id == telegram_user_id,
-                LinkCode.created_at > now - timedelta(hours=1),
+                col(LinkCode.telegram_user_id) == telegram_user_id,
+                col(LinkCode.created_at) > now - timedelta(hours=1),
             )
         )
         if int(recent.scalar_one()) >= MAX_CODES_PER_HOUR:
             raise BookingError("too_many_codes")
-        query = select(Customer).where(Customer.email_key == key)
+        query = select(Customer).where(col(Customer.email_key) == key)
         customer = (await session.execute(query)).scalar_one_or_none()
         if customer is None:
             customer = Customer(
@@ -133,11 +134,11 @@ async def confirm_link_code(
         query = (
             select(LinkCode)
             .where(
-                LinkCode.telegram_user_id == telegram_user_id,
-                LinkCode.used_at.is_(None),  # type: ignore[union-attr]
-                LinkCode.expires_at > now,
-            )  # type: ignore[arg-type]
-            .order_by(LinkCode.created_at.desc())  # type: ignore[attr-defined]
+                col(LinkCode.telegram_user_id) == telegram_user_id,
+                col(LinkCode.used_at).is_(None),
+                col(LinkCode.expires_at) > now,
+            )
+            .order_by(col(LinkCode.created_at).desc())
             .limit(1)
         )
         row = (await session.execute(query)).scalar_one_or_none()
@@ -172,7 +173,7 @@ async def _link(
         customer = await session.get(Customer, customer_id)
         if customer is None:
             raise BookingError("link_invalid")
-        query = select(Customer).where(Customer.telegram_user_id == telegram_user_id)
+        query = select(Customer).where(col(Customer.telegram_user_id) == telegram_user_id)
         other = (await session.execute(query)).scalar_one_or_none()
         if other is not None and other.id != customer.id:
             if other.email_key is not None:

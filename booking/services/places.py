@@ -8,6 +8,7 @@ from collections.abc import Iterable, Sequence
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from booking.errors import BookingError
 from booking.tables.bookings import Item
@@ -78,11 +79,11 @@ async def retake_items(session: AsyncSession, items: Sequence[Item]) -> bool:
 
 async def free_seats(session: AsyncSession, performance_id: int, area_id: int) -> list[Seat]:
     """Seats of the area nobody holds at this performance, best first (venue order)."""
-    taken = select(SeatClaim.seat_id).where(SeatClaim.performance_id == performance_id)
+    taken = select(col(SeatClaim.seat_id)).where(col(SeatClaim.performance_id) == performance_id)
     query = (
         select(Seat)
-        .where(Seat.area_id == area_id, Seat.id.not_in(taken))  # type: ignore[union-attr]
-        .order_by(Seat.section, Seat.row, Seat.position)
+        .where(col(Seat.area_id) == area_id, col(Seat.id).not_in(taken))
+        .order_by(col(Seat.section), col(Seat.row), col(Seat.position))
     )
     return list((await session.execute(query)).scalars())
 
@@ -106,8 +107,8 @@ def adjacent_run(seats: Sequence[Seat], n: int) -> list[Seat] | None:
 
 async def gauge_counts(session: AsyncSession, performance_id: int) -> dict[int, int]:
     rows = await session.execute(
-        select(Gauge.area_id, func.sum(Gauge.remaining))
-        .where(Gauge.performance_id == performance_id)
-        .group_by(Gauge.area_id)
+        select(col(Gauge.area_id), func.sum(Gauge.remaining))
+        .where(col(Gauge.performance_id) == performance_id)
+        .group_by(col(Gauge.area_id))
     )
     return {int(a): int(r) for a, r in rows.all()}

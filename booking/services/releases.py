@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import cast
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from booking import history, outbox
 from booking.actors import Actor
@@ -51,20 +53,20 @@ async def release_due(ctx: Context, *, batch: int = 500) -> SweepReport:
 
 async def _sweep(session: AsyncSession, now: datetime, batch: int, report: SweepReport) -> int:
     due = (
-        select(Booking.id, Booking.checkout, Event.policy, Performance.policy)
-        .join(Performance, Performance.id == Booking.performance_id)  # type: ignore[arg-type]
-        .join(Event, Event.id == Booking.event_id)  # type: ignore[arg-type]
-        .where(Booking.status == states.HELD, Booking.deadline <= now)  # type: ignore[arg-type, operator]
-        .order_by(Booking.deadline)
+        select(col(Booking.id), col(Booking.checkout), col(Event.policy), col(Performance.policy))
+        .join(Performance, col(Performance.id) == Booking.performance_id)
+        .join(Event, col(Event.id) == Booking.event_id)
+        .where(col(Booking.status) == states.HELD, col(Booking.deadline) <= now)
+        .order_by(col(Booking.deadline))
         .limit(batch)
     )
     started = (
-        select(Booking.id)
-        .where(Booking.status == states.OVERDUE, Booking.starts_at <= now)  # type: ignore[arg-type]
+        select(col(Booking.id))
+        .where(col(Booking.status) == states.OVERDUE, col(Booking.starts_at) <= now)
         .limit(batch)
     )
     if skip_locked(session):
-        due = due.with_for_update(skip_locked=True, of=Booking)  # type: ignore[arg-type]
+        due = due.with_for_update(skip_locked=True, of=Booking)
         started = started.with_for_update(skip_locked=True)
     rows = (await session.execute(due)).all()
     firm = [i for i, checkout, ev, perf in rows if checkout or (perf or ev) == "firm"]
@@ -95,15 +97,15 @@ async def bulk_move(
     moved = (
         await session.execute(
             update(Booking)
-            .where(Booking.id.in_(list(ids)), Booking.status == source)  # type: ignore[union-attr, arg-type]
+            .where(col(Booking.id).in_(list(ids)), col(Booking.status) == source)
             .values(status=target, updated_at=now)
-            .returning(Booking.id, Booking.customer_id)
+            .returning(col(Booking.id), col(Booking.customer_id))
             .execution_options(synchronize_session=False)
         )
     ).all()
     if not moved:
         return 0
-    booking_ids = [b for b, _ in moved]
+    booking_ids = cast(list[int], [b for b, _ in moved])  # RETURNING ids are never None
     if target not in states.HOLDS_PLACES:
         items = (
             await session.execute(select(Item).where(Item.booking_id.in_(booking_ids)))  # type: ignore[attr-defined]

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from booking import outbox
 from booking.context import Context
@@ -32,14 +33,14 @@ async def _plan(session: AsyncSession, now: datetime, batch: int) -> int:
     rows = (
         await session.execute(
             select(Booking, Customer)
-            .join(Customer, Customer.id == Booking.customer_id)  # type: ignore[arg-type]
+            .join(Customer, col(Customer.id) == Booking.customer_id)
             .where(
-                Booking.status == states.HELD,  # type: ignore[arg-type]
-                Booking.checkout.is_(False),  # type: ignore[attr-defined]
-                Booking.deadline > now,  # type: ignore[arg-type, operator]
-                Booking.deadline <= now + timedelta(minutes=widest),  # type: ignore[arg-type, operator]
+                col(Booking.status) == states.HELD,
+                col(Booking.checkout).is_(False),
+                col(Booking.deadline) > now,
+                col(Booking.deadline) <= now + timedelta(minutes=widest),
             )
-            .order_by(Booking.deadline)
+            .order_by(col(Booking.deadline))
             .limit(batch)
         )
     ).all()

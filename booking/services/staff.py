@@ -9,6 +9,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from booking.actors import Actor
 from booking.context import Context
@@ -47,7 +48,7 @@ async def create_staff(
     hashed = _hasher.hash(password)  # hashed before the transaction: argon2 is slow on purpose
 
     async def work(session: AsyncSession) -> StaffView:
-        found = await session.execute(select(StaffUser.id).where(StaffUser.email == key))
+        found = await session.execute(select(col(StaffUser.id)).where(col(StaffUser.email) == key))
         if found.first() is not None:
             raise BookingError("email_taken")
         user = StaffUser(
@@ -69,7 +70,9 @@ async def authenticate(ctx: Context, *, email: str, password: str) -> StaffView 
     key = email.strip().lower()
 
     async def work(session: AsyncSession) -> StaffUser | None:
-        query = select(StaffUser).where(StaffUser.email == key, StaffUser.active.is_(True))  # type: ignore[attr-defined]
+        query = select(StaffUser).where(
+            col(StaffUser.email) == key, col(StaffUser.active).is_(True)
+        )
         return (await session.execute(query)).scalar_one_or_none()
 
     user = await ctx.db.read(work)

@@ -9,6 +9,7 @@ from datetime import datetime
 import segno
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from booking.actors import Actor
 from booking.context import Context
@@ -62,27 +63,27 @@ async def list_tickets(
         if customer is None or (actor.kind == "customer" and actor.id != customer_id):
             return []
         owner = (
-            Booking.organization_id == customer.organization_id
+            col(Booking.organization_id) == customer.organization_id
             if customer.organization_id is not None
-            else Booking.customer_id == customer_id
+            else col(Booking.customer_id) == customer_id
         )
         query = (
             select(Ticket, Booking, Item, Tariff, Event, Seat)
-            .join(Booking, Booking.id == Ticket.booking_id)  # type: ignore[arg-type]
-            .join(Item, Item.id == Ticket.item_id)  # type: ignore[arg-type]
-            .join(Tariff, Tariff.id == Item.tariff_id)  # type: ignore[arg-type]
-            .join(Event, Event.id == Booking.event_id)  # type: ignore[arg-type]
-            .outerjoin(Seat, Seat.id == Item.seat_id)  # type: ignore[arg-type]
+            .join(Booking, col(Booking.id) == Ticket.booking_id)
+            .join(Item, col(Item.id) == Ticket.item_id)
+            .join(Tariff, col(Tariff.id) == Item.tariff_id)
+            .join(Event, col(Event.id) == Booking.event_id)
+            .outerjoin(Seat, col(Seat.id) == Item.seat_id)
             .where(
-                owner,  # type: ignore[arg-type]
-                Booking.status == states.CONFIRMED,  # type: ignore[arg-type]
-                Ticket.voided_at.is_(None),  # type: ignore[union-attr]
-                Booking.starts_at > ctx.clock.now(),  # type: ignore[arg-type]
+                owner,
+                col(Booking.status) == states.CONFIRMED,
+                col(Ticket.voided_at).is_(None),
+                col(Booking.starts_at) > ctx.clock.now(),
             )
-            .order_by(Booking.starts_at, Ticket.id)
+            .order_by(col(Booking.starts_at), col(Ticket.id))
         )
         if reference is not None:
-            query = query.where(Booking.reference == reference)  # type: ignore[arg-type]
+            query = query.where(col(Booking.reference) == reference)
         rows = (await session.execute(query)).all()
         return [
             TicketView(

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlmodel import col
 
 from booking import history, outbox
 from booking.actors import Actor
@@ -49,7 +50,9 @@ async def move(
     set_committed_value(booking, "status", target)  # already written; no second UPDATE
     set_committed_value(booking, "updated_at", now)
     if previous in states.HOLDS_PLACES and target not in states.HOLDS_PLACES:
-        items = (await session.execute(select(Item).where(Item.booking_id == booking.id))).scalars()
+        items = (
+            await session.execute(select(Item).where(col(Item.booking_id) == booking.id))
+        ).scalars()
         await places.release_items(session, items)
     history.record(session, booking_id=booking.id, actor=actor, at=now, action=target, **detail)
     if notice is not None:
