@@ -1,0 +1,1 @@
+"""Email adapter: inbound replies and outbound notifications (see ARCHITECTURE.md)."""
