@@ -28,6 +28,7 @@ MESSAGES: dict[str, str] = {
     "bad_seats": "Those seats cannot be booked together for this ticket type.",
     "date_in_past": "That date has already passed.",
     "date_after_performance": "That date is after the performance.",
+    "date_not_later": "That date is not later than your current deadline.",
     "extension_pending": "A request for more time is already waiting for the organizer.",
     "unknown_extension": "This request does not exist or was already decided.",
     "performance_started": "This performance has already started.",

@@ -185,10 +185,11 @@ async def load_outbox(session: AsyncSession, message_id: int) -> OutboxView | No
 
 
 def still_relevant(message: OutboxView) -> bool:
-    """A reminder re-checks at delivery that its booking still waits on that same deadline."""
+    """A reminder re-checks at delivery that its booking is still held on that same deadline
+    (not paid, closed, or overdue: "N days left" would be wrong once the deadline has passed)."""
     if message.kind != "reminder" or message.booking is None:
         return True
     deadline = message.booking.deadline
-    return message.booking.is_open and (
+    return message.booking.status == states.HELD and (
         deadline is not None and deadline.isoformat() == message.payload.get("deadline")
     )

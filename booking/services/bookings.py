@@ -12,7 +12,7 @@ from booking.actors import Actor
 from booking.context import Context
 from booking.errors import BookingError
 from booking.rules import states
-from booking.services.common import booking_for
+from booking.services.common import booking_for, visible_to
 from booking.tables.bookings import Booking
 from booking.tables.customers import Customer
 from booking.views import BookingView, load_booking, load_bookings
@@ -37,11 +37,7 @@ async def my_bookings(ctx: Context, *, customer_id: int) -> list[BookingView]:
         if customer is None:
             raise BookingError("unknown_customer")
         now = ctx.clock.now()
-        owner = (
-            col(Booking.organization_id) == customer.organization_id
-            if customer.organization_id is not None
-            else col(Booking.customer_id) == customer_id
-        )
+        owner = visible_to(customer)
         query = select(Booking).where(
             owner,
             or_(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -55,3 +55,12 @@ def policy_of(event: Event, performance: Performance) -> str:
 def notify_skip(actor: Actor) -> str | None:
     """The bot answers in the chat itself, so a customer acting there needs no Telegram notice."""
     return "telegram" if actor.kind == "customer" and actor.channel == "telegram" else None
+
+
+def visible_to(customer: Customer) -> ColumnElement[bool]:
+    """The bookings a customer sees: their own (also those made before they joined an
+    organization) plus every booking of their organization."""
+    owner = col(Booking.customer_id) == customer.id
+    if customer.organization_id is not None:
+        owner = or_(owner, col(Booking.organization_id) == customer.organization_id)
+    return owner

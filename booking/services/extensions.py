@@ -58,6 +58,8 @@ async def request_extension(
         wanted = requested_until(until, timezone=event.timezone) if until else None
         if wanted is not None:
             _check(wanted, booking, now)
+            if booking.deadline is not None and wanted <= booking.deadline:
+                raise BookingError("date_not_later")  # asking for "more time" never shortens
         request = ExtensionRequest(
             booking_id=booking.id or 0,
             requested_at=now,
@@ -75,7 +77,7 @@ async def request_extension(
             until=wanted,
             reason=request.reason,
         )
-        if _auto_approvable(event, booking, proposal(event, booking, wanted)):
+        if _auto_approvable(event, booking, proposal(event, booking, wanted, now)):
             await _decide(
                 session,
                 request,
@@ -83,10 +85,11 @@ async def request_extension(
                 Actor.system("auto-approval"),
                 now,
                 approve=True,
-                until=proposal(event, booking, wanted),
+                until=proposal(event, booking, wanted, now),
                 message="",
             )
-        return _view(request, booking, event, await session.get(Customer, booking.customer_id))
+        customer = await session.get(Customer, booking.customer_id)
+        return _view(request, booking, event, customer, now)
 
     return await ctx.db.write(work)
 
@@ -114,14 +117,19 @@ async def list_requests(ctx: Context, *, status: str = "pending") -> list[Extens
             .where(col(ExtensionRequest.status) == status)
             .order_by(col(Booking.deadline), col(ExtensionRequest.id))
         )
-        return [_view(r, b, e, c) for r, b, e, c in rows.all()]
+        now = ctx.clock.now()
+        return [_view(r, b, e, c, now) for r, b, e, c in rows.all()]
 
     return await ctx.db.read(work)
 
 
-def proposal(event: Event, booking: Booking, wanted: datetime | None) -> datetime:
-    """What the customer asked for, else the deadline plus the event's N days; never past start."""
-    base = booking.deadline or booking.starts_at
+def proposal(event: Event, booking: Booking, wanted: datetime | None, now: datetime) -> datetime:
+    """What the customer asked for, else the deadline plus the event's N days; never past start.
+
+    For a hold already overdue at ``now`` the N days count from now: the old deadline plus N
+    days may itself have passed, and approving would then fail with ``date_in_past``.
+    """
+    base = max(booking.deadline or booking.starts_at, now)
     return min(wanted or base + timedelta(days=event.extension_days), booking.starts_at)
 
 
@@ -157,13 +165,14 @@ async def _answer(
         assert booking is not None
         event, _ = await event_of(session, booking)
         now = ctx.clock.now()
-        granted = until or proposal(event, booking, request.requested_until)
+        granted = until or proposal(event, booking, request.requested_until, now)
         if approve:
             _check(granted, booking, now)
         await _decide(
             session, request, booking, actor, now, approve=approve, until=granted, message=message
         )
-        return _view(request, booking, event, await session.get(Customer, booking.customer_id))
+        customer = await session.get(Customer, booking.customer_id)
+        return _view(request, booking, event, customer, now)
 
     return await ctx.db.write(work)
 
@@ -244,7 +253,11 @@ async def set_deadline(
 
 
 def _view(
-    request: ExtensionRequest, booking: Booking, event: Event, customer: Customer | None
+    request: ExtensionRequest,
+    booking: Booking,
+    event: Event,
+    customer: Customer | None,
+    now: datetime,
 ) -> ExtensionView:
     return ExtensionView(
         id=request.id or 0,
@@ -252,7 +265,7 @@ def _view(
         status=request.status,
         current_deadline=booking.deadline,
         requested_until=request.requested_until,
-        proposed_until=proposal(event, booking, request.requested_until),
+        proposed_until=proposal(event, booking, request.requested_until, now),
         granted_until=request.granted_until,
         reason=request.reason,
         customer_name=customer.name if customer else "",

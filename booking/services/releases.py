@@ -53,7 +53,13 @@ async def release_due(ctx: Context, *, batch: int = 500) -> SweepReport:
 
 async def _sweep(session: AsyncSession, now: datetime, batch: int, report: SweepReport) -> int:
     due = (
-        select(col(Booking.id), col(Booking.checkout), col(Event.policy), col(Performance.policy))
+        select(
+            col(Booking.id),
+            col(Booking.checkout),
+            col(Event.policy),
+            col(Performance.policy),
+            col(Booking.starts_at),
+        )
         .join(Performance, col(Performance.id) == Booking.performance_id)
         .join(Event, col(Event.id) == Booking.event_id)
         .where(col(Booking.status) == states.HELD, col(Booking.deadline) <= now)
@@ -69,8 +75,12 @@ async def _sweep(session: AsyncSession, now: datetime, batch: int, report: Sweep
         due = due.with_for_update(skip_locked=True, of=Booking)
         started = started.with_for_update(skip_locked=True)
     rows = (await session.execute(due)).all()
-    firm = [i for i, checkout, ev, perf in rows if checkout or (perf or ev) == "firm"]
-    flexible = [i for i, checkout, ev, perf in rows if not (checkout or (perf or ev) == "firm")]
+    firm: list[int | None] = []
+    flexible: list[int | None] = []
+    for booking_id, checkout, event_policy, date_policy, starts_at in rows:
+        # Once the performance has started nobody can wait on the organizer: expire, never overdue.
+        closes = checkout or (date_policy or event_policy) == "firm" or starts_at <= now
+        (firm if closes else flexible).append(booking_id)
     late = list((await session.execute(started)).scalars())
     expired = await bulk_move(session, firm, states.HELD, states.EXPIRED, now, "booking_expired")
     expired += await bulk_move(
@@ -129,7 +139,8 @@ async def bulk_move(
             customer=customers[customer_id],
             now=now,
             booking_id=booking_id,
-            key=f"{notice}:{booking_id}",
+            # The moment is part of the key: a hold extended and overdue again is told again.
+            key=f"{notice}:{booking_id}:{now.isoformat()}",
         )
     ]
     await outbox.enqueue_rows(session, rows)

@@ -14,6 +14,7 @@ from sqlmodel import col
 from booking.actors import Actor
 from booking.context import Context
 from booking.rules import states
+from booking.services.common import visible_to
 from booking.tables.bookings import Booking, Item, Ticket
 from booking.tables.catalog import Event, Seat, Tariff
 from booking.tables.customers import Customer
@@ -62,11 +63,7 @@ async def list_tickets(
         customer = await session.get(Customer, customer_id)
         if customer is None or (actor.kind == "customer" and actor.id != customer_id):
             return []
-        owner = (
-            col(Booking.organization_id) == customer.organization_id
-            if customer.organization_id is not None
-            else col(Booking.customer_id) == customer_id
-        )
+        owner = visible_to(customer)
         query = (
             select(Ticket, Booking, Item, Tariff, Event, Seat)
             .join(Booking, col(Booking.id) == Ticket.booking_id)
