@@ -55,7 +55,9 @@ async def ctx(
 
 
 @pytest.fixture
-async def sqlite_ctx(sqlite_template: Path, tmp_path: Path, clock: FrozenClock) -> AsyncIterator[Context]:
+async def sqlite_ctx(
+    sqlite_template: Path, tmp_path: Path, clock: FrozenClock
+) -> AsyncIterator[Context]:
     url = databases.sqlite_copy(sqlite_template, tmp_path / "guichet.db")
     context = Context.create(
         CoreSettings(database_url=url, secret_key="test-secret", _env_file=None),  # type: ignore[call-arg]

@@ -55,7 +55,7 @@ def sqlite_copy(template: Path, target: Path) -> str:
 async def pg_available() -> bool:
     try:
         conn = await asyncpg.connect(PG_DSN, timeout=3)
-    except (OSError, asyncpg.PostgresError, asyncio.TimeoutError):
+    except (TimeoutError, OSError, asyncpg.PostgresError):
         return False
     await conn.close()
     return True

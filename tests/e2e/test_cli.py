@@ -21,10 +21,18 @@ def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-def guichet(tmp_path: Path, *args: str, stdin: str = "", **extra: str) -> subprocess.CompletedProcess[str]:
+def guichet(
+    tmp_path: Path, *args: str, stdin: str = "", **extra: str
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "console.cli", *args], input=stdin, capture_output=True, text=True,
-        cwd=tmp_path, env=_env(tmp_path, **extra), timeout=120, check=False,
+        [sys.executable, "-m", "console.cli", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=_env(tmp_path, **extra),
+        timeout=120,
+        check=False,
     )
 
 
@@ -57,8 +65,11 @@ def test_upgrade_admin_demo_twice_then_serve_health_and_clean_stop(tmp_path: Pat
 
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "console.cli", "serve"], cwd=tmp_path, text=True,
-        env=_env(tmp_path, GUICHET_WEB_PORT=str(port)), stdout=subprocess.PIPE,
+        [sys.executable, "-m", "console.cli", "serve"],
+        cwd=tmp_path,
+        text=True,
+        env=_env(tmp_path, GUICHET_WEB_PORT=str(port)),
+        stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )
     try:
