@@ -75,7 +75,8 @@ def _retryable(exc: BaseException) -> bool:
     """Lost connections, SQLite lock time-outs and a (rare) clash of random booking references
     are worth another try; nothing else is."""
     if isinstance(exc, IntegrityError):
-        return "reference" in str(exc.orig).lower()
+        text = str(exc.orig).lower()  # SQLite names the column, PostgreSQL the constraint
+        return "booking.reference" in text or "uq_booking_reference" in text
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         return True
     if isinstance(exc, OperationalError):

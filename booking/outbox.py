@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any, Protocol, cast
 
 from sqlalchemy import select, update
@@ -124,13 +125,18 @@ async def deliver_due(
     if not channels:
         return report
     claimed = await ctx.db.write(lambda s: _claim(s, ctx.clock.now(), channels, limit, owner))
-    gate = asyncio.Semaphore(concurrency)
-
-    async def one(message_id: int) -> None:
-        async with gate:
-            await _deliver_one(ctx, message_id, owner, report)
-
-    await asyncio.gather(*(one(i) for i in claimed))
+    # Deliver ``concurrency`` at a time and record each group's successes in one transaction:
+    # a crash re-sends at most one group (delivery is at-least-once anyway), and a busy outbox
+    # does not pay one write transaction per message.
+    for start in range(0, len(claimed), concurrency):
+        group = claimed[start : start + concurrency]
+        outcomes = await asyncio.gather(*(_deliver_one(ctx, i, owner, report) for i in group))
+        done = {
+            status: [i for i, o in zip(group, outcomes, strict=True) if o == status]
+            for status in ("sent", "skipped")
+        }
+        if done["sent"] or done["skipped"]:
+            await ctx.db.write(partial(_finish, now=ctx.clock.now(), owner=owner, done=done))
     return report
 
 
@@ -161,14 +167,17 @@ async def _claim(
     return ids
 
 
-async def _deliver_one(ctx: Context, message_id: int, owner: str, report: DeliveryReport) -> None:
+async def _deliver_one(
+    ctx: Context, message_id: int, owner: str, report: DeliveryReport
+) -> str | None:
+    """Deliver one message; returns "sent" or "skipped" for the caller to record, or None when
+    the outcome (retry, dead) is already recorded."""
     view = await ctx.db.read(lambda s: views.load_outbox(s, message_id))
     if view is None:
-        return
+        return None
     if not views.still_relevant(view):
-        await _finish(ctx, message_id, owner, status="skipped", error="no longer relevant")
         report.skipped += 1
-        return
+        return "skipped"
     channel = ctx.channels[view.channel]
     try:
         await channel.deliver(view)
@@ -176,16 +185,16 @@ async def _deliver_one(ctx: Context, message_id: int, owner: str, report: Delive
         reason = str(exc)
         await ctx.db.write(lambda s: _unreachable(s, ctx.clock.now(), message_id, owner, reason))
         report.dead += 1
-        return
+        return None
     except RetryLater as exc:
         await _retry(ctx, view, owner, str(exc), exc.after, report)
-        return
+        return None
     except Exception as exc:  # an adapter bug or outage must not stop the other messages
         log.exception("delivery of outbox message %s failed", message_id)
         await _retry(ctx, view, owner, f"{type(exc).__name__}: {exc}", None, report)
-        return
-    await _finish(ctx, message_id, owner, status="sent")
+        return None
     report.sent += 1
+    return "sent"
 
 
 async def _retry(
@@ -223,18 +232,21 @@ async def _retry(
 
 
 async def _finish(
-    ctx: Context, message_id: int, owner: str, *, status: str, error: str = ""
+    session: AsyncSession, now: datetime, owner: str, done: dict[str, list[int]]
 ) -> None:
-    now = ctx.clock.now()
-
-    async def work(session: AsyncSession) -> None:
-        await session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id == message_id, OutboxMessage.lease_owner == owner)  # type: ignore[arg-type]
-            .values(status=status, sent_at=now, lease_until=None, last_error=error)
-        )
-
-    await ctx.db.write(work)
+    """Mark delivered (or no longer relevant) messages, if this process still holds them."""
+    for status, ids in done.items():
+        if ids:
+            await session.execute(
+                update(OutboxMessage)
+                .where(col(OutboxMessage.id).in_(ids), col(OutboxMessage.lease_owner) == owner)
+                .values(
+                    status=status,
+                    sent_at=now,
+                    lease_until=None,
+                    last_error="no longer relevant" if status == "skipped" else "",
+                )
+            )
 
 
 async def _unreachable(

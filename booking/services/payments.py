@@ -70,7 +70,10 @@ async def record_payment(
     try:
         return await ctx.db.write(work)
     except IntegrityError:
-        return await ctx.db.read(lambda s: _duplicate(s, provider, provider_event_id))
+        duplicate = await ctx.db.read(lambda s: _duplicate(s, provider, provider_event_id))
+        if duplicate is None:  # some other constraint: a bug to surface, not a duplicate
+            raise
+        return duplicate
 
 
 async def record_box_office_payment(
@@ -122,7 +125,7 @@ async def _apply(
         booking.refund_due = True
     else:
         booking.status = states.CONFIRMED
-        tickets.issue(session, booking.id, items, now)
+        await tickets.issue(session, booking.id, items, now)
     history.record(
         session,
         booking_id=booking.id,
@@ -161,14 +164,16 @@ async def _move(session: AsyncSession, booking: Booking, sources: frozenset[str]
     return False
 
 
-async def _duplicate(session: AsyncSession, provider: str, event_id: str) -> PaymentResult:
+async def _duplicate(session: AsyncSession, provider: str, event_id: str) -> PaymentResult | None:
     payment = (
         await session.execute(
             select(Payment).where(
                 col(Payment.provider) == provider, col(Payment.provider_event_id) == event_id
             )
         )
-    ).scalar_one()
+    ).scalar_one_or_none()
+    if payment is None:
+        return None
     booking = await session.get(Booking, payment.booking_id)
     assert booking is not None
     return PaymentResult("duplicate", await load_booking(session, booking))

@@ -21,17 +21,27 @@ from booking.tables.customers import Customer
 from booking.views import TicketView, seat_label
 
 
-def issue(session: AsyncSession, booking_id: int, items: list[Item], now: datetime) -> None:
-    """One ticket per item; 192 random bits make the secret unguessable."""
+async def issue(session: AsyncSession, booking_id: int, items: list[Item], now: datetime) -> None:
+    """One valid ticket per item; 192 random bits make the secret unguessable.
+
+    A booking paid, cancelled (tickets voided) and re-instated by a new payment already has a
+    ticket row per item (unique on item): those come back with a fresh secret, so the old QR
+    codes stay void."""
+    query = select(Ticket).where(col(Ticket.booking_id) == booking_id)
+    existing = list((await session.execute(query)).scalars())
+    for ticket in existing:
+        if ticket.voided_at is not None:
+            ticket.secret, ticket.voided_at, ticket.issued_at = _secret(), None, now
+    ticketed = {t.item_id for t in existing}
     session.add_all(
-        Ticket(
-            item_id=item.id or 0,
-            booking_id=booking_id,
-            secret=secrets.token_urlsafe(24),
-            issued_at=now,
-        )
+        Ticket(item_id=item.id or 0, booking_id=booking_id, secret=_secret(), issued_at=now)
         for item in items
+        if item.id not in ticketed
     )
+
+
+def _secret() -> str:
+    return secrets.token_urlsafe(24)
 
 
 async def void(session: AsyncSession, booking_id: int, now: datetime) -> None:
