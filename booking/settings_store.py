@@ -22,4 +22,6 @@ async def secret_key(ctx: Context) -> str:
             session.add(row)
         return row.value
 
-    return await ctx.db.write(work)
+    # Kept on the context: pay links and replies ask for it often, and it never changes.
+    ctx.settings.secret_key = await ctx.db.write(work)
+    return ctx.settings.secret_key
