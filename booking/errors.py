@@ -41,6 +41,16 @@ MESSAGES: dict[str, str] = {
     "link_invalid": "This link is not valid or has expired; ask for a new booking email.",
     "link_code_invalid": "That code is not right or has expired; ask for a new one.",
     "too_many_codes": "Too many codes were asked for; please wait an hour and try again.",
+    # Organizer console (French in locales/fr/LC_MESSAGES/console.po).
+    "name_taken": "This name is already used.",
+    "changed_meanwhile": (
+        "Someone changed this meanwhile, so nothing was saved. Check the current values and "
+        "try again."
+    ),
+    "last_admin": "At least one active administrator must remain.",
+    "too_many_logins": "Too many failed sign-ins. Please wait {minutes} minutes and try again.",
+    "bad_seat_file": "Line {line}: {problem}",
+    "unknown_item": "This no longer exists.",
 }
 
 

@@ -9,13 +9,23 @@ import signal
 from collections.abc import Iterator
 
 import uvicorn
+from starlette.routing import BaseRoute
 
 from booking.context import Context
 from booking.schema import check_schema
 from booking.settings import CoreSettings
 from booking.settings_store import secret_key
+from bot.runner import BotRole
+from bot.runner import role_status as bot_status
+from bot.settings import BotSettings
+from console.payments.build import build_provider
+from console.payments.settings import PaySettings
 from console.settings import RuntimeSettings
+from console.web import pay
 from console.web.app import build_app
+from mail.role import MailRole
+from mail.role import role_status as mail_status
+from mail.settings import MailSettings
 from scheduler.runner import run_worker
 
 log = logging.getLogger("guichet")
@@ -29,38 +39,55 @@ def role_status(settings: RuntimeSettings, wanted: set[str]) -> dict[str, str]:
     }
     if "bot" in wanted:
         status["bot"] = (
-            "off: the Telegram bot is not in this version yet"
+            bot_status(BotSettings(), web="web" in wanted)
             if settings.bot_token
             else "off: set GUICHET_BOT_TOKEN to run the Telegram bot"
         )
-    status["mail"] = (
-        "off: the email channel is not in this version yet"
-        if settings.smtp_host and settings.imap_host
-        else "off: set GUICHET_SMTP_HOST and GUICHET_IMAP_HOST to send and read email"
-    )
+    status["mail"] = mail_status(MailSettings(), worker="worker" in wanted)
     return status
 
 
 async def serve(wanted: set[str]) -> int:
     core, runtime = CoreSettings(), RuntimeSettings()
     ctx = Context.create(core)
+    telegram: BotRole | None = None
+    mail: MailRole | None = None
     try:
         await check_schema(ctx.db)
         await secret_key(ctx)
         status = role_status(runtime, wanted)
         for role, state in status.items():
             log.info("role %-6s %s", role, state)
+        routes: list[BaseRoute] = list(
+            pay.routes(ctx, build_provider(PaySettings(), public_url=core.public_url))
+        )
+        if MailSettings().configured:  # any process running the worker sends email
+            mail = MailRole(ctx, MailSettings())
+            ctx.channels["email"] = mail.channel()
+        if runtime.bot_token:  # even a worker-only process delivers notices through Telegram
+            telegram = BotRole(ctx, BotSettings())
+            ctx.channels["telegram"] = telegram.channel()
+            if status["bot"] == "running" and telegram.settings.bot_mode == "webhook":
+                routes.append(await telegram.webhook_route())
         stop = asyncio.Event()
         with _signals(stop):
             async with asyncio.TaskGroup() as group:
                 if status["web"] == "running":
-                    group.create_task(_web(ctx, runtime, status, stop))
+                    group.create_task(_web(ctx, runtime, status, stop, routes))
                 if status["worker"] == "running":
                     group.create_task(run_worker(ctx, stop))
+                if telegram is not None and status["bot"] == "running":
+                    group.create_task(telegram.run(stop))
+                if mail is not None and status["mail"] == "running":
+                    group.create_task(mail.run(stop))
                 group.create_task(stop.wait())
         log.info("stopped cleanly")
         return 0
     finally:
+        if telegram is not None:
+            await telegram.close()
+        if mail is not None:
+            await mail.close()
         await ctx.close()
 
 
@@ -71,10 +98,14 @@ class _Server(uvicorn.Server):
 
 
 async def _web(
-    ctx: Context, runtime: RuntimeSettings, status: dict[str, str], stop: asyncio.Event
+    ctx: Context,
+    runtime: RuntimeSettings,
+    status: dict[str, str],
+    stop: asyncio.Event,
+    routes: list[BaseRoute],
 ) -> None:
     config = uvicorn.Config(
-        build_app(ctx, status),
+        build_app(ctx, status, extra_routes=routes),
         host=runtime.web_host,
         port=runtime.web_port,
         log_level=runtime.log_level,

@@ -33,6 +33,11 @@ class StaffView:
         return Actor.staff(self.id, self.name or self.email)
 
 
+def hash_password(password: str) -> str:
+    """An argon2 hash; call it outside any transaction (it is slow on purpose)."""
+    return _hasher.hash(password)
+
+
 def _view(user: StaffUser) -> StaffView:
     return StaffView(user.id or 0, user.email, user.name, user.role)
 

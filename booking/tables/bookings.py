@@ -15,6 +15,15 @@ class Booking(SQLModel, table=True):
         # The release and reminder jobs read only due rows through these two indexes.
         Index("ix_booking_status_deadline", "status", "deadline"),
         Index("ix_booking_status_starts", "status", "starts_at"),
+        # The console. The release screen and the dashboard read holds by status and deadline
+        # without a checkout and sum their totals: from the index alone, whatever the season's
+        # size (and per event with the second one).
+        Index("ix_booking_due", "status", "checkout", "deadline", "currency", "total_minor"),
+        Index("ix_booking_event_due", "event_id", "status", "deadline"),
+        # Newest bookings first, expiries of a period, refunds still to pay.
+        Index("ix_booking_created_at", "created_at"),
+        Index("ix_booking_status_updated", "status", "updated_at"),
+        Index("ix_booking_refund_due", "refund_due"),
     )
     id: int | None = Field(default=None, primary_key=True)
     reference: str = Field(unique=True, max_length=9)
@@ -63,7 +72,10 @@ class Ticket(SQLModel, table=True):
 class Payment(SQLModel, table=True):
     """A provider event. Unique on (provider, event id): the same event twice confirms once."""
 
-    __table_args__ = (UniqueConstraint("provider", "provider_event_id"),)
+    __table_args__ = (
+        UniqueConstraint("provider", "provider_event_id"),
+        Index("ix_payment_received_at", "received_at"),  # today's sales, sales reports
+    )
     id: int | None = Field(default=None, primary_key=True)
     booking_id: int = Field(foreign_key="booking.id", index=True)
     provider: str = Field(max_length=30)

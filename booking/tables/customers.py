@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Column
+from sqlalchemy import BigInteger, Column, Index
 from sqlmodel import Field, SQLModel
 
 from booking.tables.base import utc
@@ -17,6 +17,9 @@ class Organization(SQLModel, table=True):
 
 
 class Customer(SQLModel, table=True):
+    # The console finds customers by part of their name: on SQLite a scan of this small index
+    # instead of the whole table (see booking.services.listing.contains_ci).
+    __table_args__ = (Index("ix_customer_name", "name"),)
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=200)
     email: str | None = Field(default=None, max_length=254)

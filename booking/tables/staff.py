@@ -17,6 +17,10 @@ class StaffUser(SQLModel, table=True):
     role: str = Field(default="admin", max_length=12)  # admin | organizer | box_office
     active: bool = True
     created_at: datetime = utc()
+    # The console speaks the staff member's language (en | fr), chosen per account.
+    language: str = Field(default="en", max_length=5, sa_column_kwargs={"server_default": "en"})
+    # Bumped when the password changes or the account is switched off: older sessions end.
+    session_epoch: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class Setting(SQLModel, table=True):

@@ -52,6 +52,26 @@ class Call:
     params: JSON
     files: dict[str, bytes] = field(default_factory=dict)
     ok: bool = True
+    result: Any = None  # what the fake answered (e.g. the sent Message, with its message_id)
+
+    @property
+    def message_id(self) -> int | None:
+        return self.result.get("message_id") if isinstance(self.result, dict) else None
+
+    @property
+    def text(self) -> str | None:
+        text = self.params.get("text", self.params.get("caption"))
+        return text if isinstance(text, str) else None
+
+    def buttons(self) -> list[tuple[str, str]]:
+        """(label, callback data) of the inline keyboard sent with this call, row by row."""
+        markup = self.params.get("reply_markup")
+        if not isinstance(markup, dict):
+            return []
+        return [
+            (b["text"], b.get("callback_data", ""))
+            for row in markup.get("inline_keyboard", []) for b in row
+        ]
 
     def __repr__(self) -> str:  # bytes would drown the AssertionError messages
         sizes = {name: f"<{len(data)} bytes>" for name, data in self.files.items()}
@@ -147,6 +167,11 @@ class FakeBotAPI:
         self._commands: dict[tuple[str, str], list[JSON]] = {}
         self._failures: defaultdict[str, deque[ApiError]] = defaultdict(deque)
         self._changed = asyncio.Event()
+        self._listeners: list[Callable[[Call], None]] = []
+        # Webhook mode: once setWebhook names a URL, queued updates are POSTed there one at a
+        # time, in order, as Telegram does; each delivery's HTTP status is recorded.
+        self.webhook_deliveries: list[tuple[int, int]] = []  # (update_id, status)
+        self._webhook_task: asyncio.Task[None] | None = None
         self._closing = False
         self._runner: web.AppRunner | None = None
         self.base_url = ""
@@ -182,6 +207,10 @@ class FakeBotAPI:
     ) -> None:
         self._closing = True
         self._notify()  # releases pending long-polls so cleanup does not wait for them
+        if self._webhook_task is not None:
+            self._webhook_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._webhook_task
         if self._runner is not None:
             await self._runner.cleanup()
 
@@ -197,6 +226,11 @@ class FakeBotAPI:
         """Answer the next ``times`` calls of ``method`` with this Telegram error."""
         for _ in range(times):
             self._failures[method.lower()].append(ApiError(status, description, retry_after))
+
+    def listen(self, listener: Callable[[Call], None]) -> None:
+        """Call ``listener`` with every recorded call as it happens (benchmarks use this
+        instead of ``wait_for``, which rescans the calls)."""
+        self._listeners.append(listener)
 
     def sent_messages(self, chat_id: int) -> list[Call]:
         """Successful send* calls (message, photo, document, invoice) to ``chat_id``, in order."""
@@ -248,7 +282,42 @@ class FakeBotAPI:
         update.setdefault("update_id", next(self._update_ids))
         self._updates.append(update)
         self._notify()
+        if self.webhook_url and self._webhook_task is None:
+            self._webhook_task = asyncio.create_task(self._deliver_webhooks())
         return update
+
+    async def _deliver_webhooks(self) -> None:
+        """POST queued updates to the webhook, in order; a failed delivery is retried."""
+        async with httpx.AsyncClient(timeout=30, verify=False) as client:
+            while self.webhook_url and self._updates and not self._closing:
+                update = self._updates[0]
+                headers = {}
+                if self.webhook_secret:
+                    headers["X-Telegram-Bot-Api-Secret-Token"] = self.webhook_secret
+                try:
+                    response = await client.post(self.webhook_url, json=update, headers=headers)
+                    status = response.status_code
+                except httpx.HTTPError:
+                    status = 0
+                self.webhook_deliveries.append((update["update_id"], status))
+                self._notify()
+                if 200 <= status < 300:
+                    self._updates.pop(0)
+                else:
+                    await asyncio.sleep(0.05)  # Telegram backs off; the test ends it
+        self._webhook_task = None
+
+    async def wait_delivered(self, update_id: int, timeout: float = 5.0) -> int:  # noqa: ASYNC109
+        """The HTTP status of the first webhook delivery of ``update_id``."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            for delivered, status in self.webhook_deliveries:
+                if delivered == update_id:
+                    return status
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
+                raise AssertionError(f"update {update_id} was not delivered within {timeout}s")
+            await self._wait_changed(remaining)
 
     def send_text(
         self, user_id: int, text: str, *, first_name: str = "Ada", language_code: str = "en",
@@ -342,10 +411,14 @@ class FakeBotAPI:
             handler = self._handlers.get(method.lower())
             if handler is None:
                 raise ApiError(404, "Not Found")  # what Telegram answers for unknown methods
-            ok, response = True, web.json_response({"ok": True, "result": await handler(req)})
+            result = await handler(req)
+            ok, response = True, web.json_response({"ok": True, "result": result})
         except ApiError as error:
-            ok, response = False, error.response()
-        self.calls.append(Call(method, req.params, req.files, ok))
+            ok, response, result = False, error.response(), None
+        call = Call(method, req.params, req.files, ok, result)
+        self.calls.append(call)
+        for listener in self._listeners:
+            listener(call)
         self._notify()
         return response
 
@@ -400,6 +473,8 @@ class FakeBotAPI:
         self.webhook_secret = req.params.get("secret_token")
         if req.params.get("drop_pending_updates"):
             self._updates.clear()
+        if self.webhook_url and self._updates and self._webhook_task is None:
+            self._webhook_task = asyncio.create_task(self._deliver_webhooks())
         return True
 
     async def _delete_webhook(self, req: _Request) -> bool:

@@ -1,0 +1,187 @@
+"""Customers and organizations as the console looks them up: search, detail, contacts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from booking.context import Context
+from booking.errors import BookingError
+from booking.services.listing import AnySelect, Page, bounds, ilike, paged, prefix_range
+from booking.services.search import BookingRow, row_columns, to_row
+from booking.tables.bookings import Booking
+from booking.tables.customers import Customer, Organization
+
+RECENT_BOOKINGS = 100
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerRow:
+    id: int
+    name: str
+    email: str | None
+    phone: str
+    company: str
+    customer_type: str
+    language: str
+    organization_id: int | None
+    organization_name: str | None
+    telegram_linked: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerDetail:
+    customer: CustomerRow
+    newsletter: bool
+    categories: str
+    created_at: datetime
+    telegram_unreachable: bool
+    email_undeliverable: bool
+    bookings: tuple[BookingRow, ...]  # the most recent first
+
+
+@dataclass(frozen=True, slots=True)
+class OrganizationRow:
+    id: int
+    name: str
+    kind: str
+    contacts: int
+
+
+@dataclass(frozen=True, slots=True)
+class OrganizationDetail:
+    organization: OrganizationRow
+    contacts: tuple[CustomerRow, ...]
+    bookings: tuple[BookingRow, ...]
+
+
+def _customer_columns() -> AnySelect:
+    return select(
+        col(Customer.id),
+        col(Customer.name),
+        col(Customer.email),
+        col(Customer.phone),
+        col(Customer.company),
+        col(Customer.customer_type),
+        col(Customer.language),
+        col(Customer.organization_id),
+        col(Organization.name),
+        col(Customer.telegram_user_id).is_not(None),
+    ).outerjoin(Organization, col(Organization.id) == Customer.organization_id)
+
+
+async def search_customers(
+    ctx: Context, *, text: str, page: int = 1, per_page: int = 50
+) -> Page[CustomerRow]:
+    """By part of the name or company, the start of the email, or the phone number."""
+    page, per_page, offset = bounds(page, per_page)
+    text = text.strip()
+    query = _customer_columns()
+    if text:
+        if "@" in text:
+            query = query.where(prefix_range(col(Customer.email_key), text.lower()))
+        else:
+            query = query.where(
+                or_(
+                    ilike(col(Customer.name), text),
+                    ilike(col(Customer.company), text),
+                    col(Customer.phone) == text,
+                )
+            )
+    query = query.order_by(col(Customer.name), col(Customer.id)).offset(offset).limit(per_page + 1)
+
+    async def work(session: AsyncSession) -> Page[CustomerRow]:
+        rows = [CustomerRow(*r) for r in (await session.execute(query)).all()]
+        return paged(rows, page, per_page)
+
+    return await ctx.db.read(work)
+
+
+async def customer_detail(ctx: Context, *, customer_id: int) -> CustomerDetail:
+    async def work(session: AsyncSession) -> CustomerDetail:
+        query = _customer_columns().where(col(Customer.id) == customer_id)
+        found = (await session.execute(query)).one_or_none()
+        customer = await session.get(Customer, customer_id)
+        if found is None or customer is None:
+            raise BookingError("unknown_customer")
+        bookings = (
+            await session.execute(
+                row_columns()
+                .where(col(Booking.customer_id) == customer_id)
+                .order_by(col(Booking.created_at).desc(), col(Booking.id).desc())
+                .limit(RECENT_BOOKINGS)
+            )
+        ).all()
+        return CustomerDetail(
+            customer=CustomerRow(*found),
+            newsletter=customer.newsletter,
+            categories=customer.categories,
+            created_at=customer.created_at,
+            telegram_unreachable=customer.telegram_unreachable,
+            email_undeliverable=customer.email_undeliverable,
+            bookings=tuple(to_row(r) for r in bookings),
+        )
+
+    return await ctx.db.read(work)
+
+
+async def search_organizations(
+    ctx: Context, *, text: str, page: int = 1, per_page: int = 50
+) -> Page[OrganizationRow]:
+    page, per_page, offset = bounds(page, per_page)
+    contacts = (
+        select(func.count())
+        .where(col(Customer.organization_id) == Organization.id)
+        .correlate(Organization)
+        .scalar_subquery()
+    )
+    query = select(col(Organization.id), col(Organization.name), col(Organization.kind), contacts)
+    if text.strip():
+        query = query.where(ilike(col(Organization.name), text.strip()))
+    query = query.order_by(col(Organization.name)).offset(offset).limit(per_page + 1)
+
+    async def work(session: AsyncSession) -> Page[OrganizationRow]:
+        rows = [OrganizationRow(i, n, k, int(c)) for i, n, k, c in await session.execute(query)]
+        return paged(rows, page, per_page)
+
+    return await ctx.db.read(work)
+
+
+async def organization_detail(ctx: Context, *, organization_id: int) -> OrganizationDetail:
+    async def work(session: AsyncSession) -> OrganizationDetail:
+        org = await session.get(Organization, organization_id)
+        if org is None:
+            raise BookingError("unknown_customer")
+        query = (
+            _customer_columns()
+            .where(col(Customer.organization_id) == organization_id)
+            .order_by(col(Customer.name))
+        )
+        contacts = tuple(CustomerRow(*r) for r in (await session.execute(query)).all())
+        bookings = (
+            await session.execute(
+                row_columns()
+                .where(col(Booking.organization_id) == organization_id)
+                .order_by(col(Booking.created_at).desc(), col(Booking.id).desc())
+                .limit(RECENT_BOOKINGS)
+            )
+        ).all()
+        return OrganizationDetail(
+            organization=OrganizationRow(org.id or 0, org.name, org.kind, len(contacts)),
+            contacts=contacts,
+            bookings=tuple(to_row(r) for r in bookings),
+        )
+
+    return await ctx.db.read(work)
+
+
+async def organization_named(ctx: Context, *, name: str) -> int | None:
+    async def work(session: AsyncSession) -> int | None:
+        query = select(col(Organization.id)).where(col(Organization.name) == name.strip())
+        return (await session.execute(query)).scalar_one_or_none()
+
+    return await ctx.db.read(work)

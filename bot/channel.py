@@ -1,0 +1,233 @@
+"""The outbox's Telegram channel: reminders, expiry notices, decisions, payment confirmations.
+
+Rendered with ``booking.notices`` in the recipient's language; a payment confirmation is
+followed by the tickets as QR images. Telegram's limits are kept by a small rate limiter
+(about one message a second per chat, 30 a second overall); a 429 becomes RetryLater with
+Telegram's retry_after, a blocked bot (403) becomes Unreachable, and the core then marks the
+chat unreachable and falls back to email.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from functools import partial
+from typing import Any, TypeVar
+
+from aiogram import Bot
+from aiogram.exceptions import (
+    TelegramBadRequest,
+    TelegramForbiddenError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
+from aiogram.types import BufferedInputFile, InlineKeyboardMarkup, MessageEntity
+
+from booking.actors import Actor
+from booking.context import Context
+from booking.notices import render
+from booking.outbox import RetryLater, Unreachable
+from booking.services import tickets
+from booking.views import OutboxView
+from bot import cards, qr
+from bot.i18n import use_locale
+from bot.middlewares import KnownCustomers
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+TEXT_LIMIT = 4096  # Telegram's limit for a message, in UTF-16 code units
+MAX_PARTS = 3  # a longer notice is trimmed: nobody reads a fourth screen of it
+ACTOR = Actor.system("telegram channel")
+# Notices about a booking that is still waiting for payment carry its buttons (pay, more time).
+WITH_BUTTONS = frozenset(
+    {
+        "booking_held",
+        "reminder",
+        "booking_overdue",
+        "extension_approved",
+        "extension_denied",
+        "deadline_extended",
+    }
+)
+# Telegram answers 400 for these when the chat is gone for good: as final as a block.
+GONE = ("chat not found", "user is deactivated", "bot was kicked", "have no rights to send")
+
+
+def utf16_len(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def split_text(text: str, limit: int = TEXT_LIMIT, max_parts: int = MAX_PARTS) -> list[str]:
+    """Parts of at most ``limit`` UTF-16 units, cut at a paragraph, a line or a space when
+    possible; beyond ``max_parts`` the last part is trimmed with an ellipsis."""
+    parts: list[str] = []
+    rest = text
+    while rest and len(parts) < max_parts:
+        if utf16_len(rest) <= limit:
+            parts.append(rest)
+            rest = ""
+            break
+        cut = _cut(rest, limit)
+        parts.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip()
+    if rest:
+        parts[-1] = _fit(parts[-1], limit - 2) + " …"
+    return parts
+
+
+def _cut(text: str, limit: int) -> int:
+    fits = _fit(text, limit)
+    for separator in ("\n\n", "\n", " "):
+        at = fits.rfind(separator)
+        if at > len(fits) // 2:
+            return at + len(separator)
+    return len(fits)
+
+
+def _fit(text: str, limit: int) -> str:
+    """The longest prefix of ``text`` within ``limit`` UTF-16 units (emoji count twice)."""
+    if utf16_len(text) <= limit:
+        return text
+    low, high = 0, min(len(text), limit)
+    while low < high:
+        middle = (low + high + 1) // 2
+        if utf16_len(text[:middle]) <= limit:
+            low = middle
+        else:
+            high = middle - 1
+    return text[:low]
+
+
+class RateLimiter:
+    """Spaces sends: at least ``per_chat`` seconds apart in one chat, ``1/overall`` overall.
+
+    A send first waits for its chat's turn, then takes the next overall slot; each slot is
+    reserved before sleeping (no await in between), so concurrent deliveries never share one.
+    A chat waiting for its turn does not hold back the other chats.
+    """
+
+    def __init__(
+        self,
+        per_chat: float = 1.0,
+        overall: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+    ) -> None:
+        self.per_chat, self.gap = per_chat, 1.0 / overall
+        self._clock, self._sleep = clock, sleep
+        self._next_overall = 0.0
+        self._next_in_chat: dict[int, float] = {}
+
+    async def wait(self, chat_id: int) -> None:
+        await self._reserve(lambda now: self._chat_slot(chat_id, now))
+        sent_at = await self._reserve(self._overall_slot)
+        self._next_in_chat[chat_id] = max(self._next_in_chat[chat_id], sent_at + self.per_chat)
+        if len(self._next_in_chat) > 10_000:  # forget chats whose turn is long past
+            now = self._clock()
+            self._next_in_chat = {c: t for c, t in self._next_in_chat.items() if t > now}
+
+    def _chat_slot(self, chat_id: int, now: float) -> float:
+        slot = max(now, self._next_in_chat.get(chat_id, 0.0))
+        self._next_in_chat[chat_id] = slot + self.per_chat
+        return slot
+
+    def _overall_slot(self, now: float) -> float:
+        slot = max(now, self._next_overall)
+        self._next_overall = slot + self.gap
+        return slot
+
+    async def _reserve(self, slot_for: Callable[[float], float]) -> float:
+        now = self._clock()
+        slot = slot_for(now)
+        if slot > now:
+            await self._sleep(slot - now)
+        return slot
+
+
+class TelegramChannel:
+    """``booking.outbox.Channel`` for Telegram."""
+
+    def __init__(
+        self,
+        bot: Bot,
+        ctx: Context,
+        limiter: RateLimiter | None = None,
+        known: KnownCustomers | None = None,
+    ) -> None:
+        self.bot, self.ctx = bot, ctx
+        self.limiter = limiter or RateLimiter()
+        self.known = known  # told when a chat turns out to be blocked
+
+    async def deliver(self, message: OutboxView) -> None:
+        chat_id = message.customer.telegram_chat_id
+        if chat_id is None:
+            raise Unreachable("the customer has no Telegram chat")
+        with use_locale(message.locale):
+            notice = render(message)
+            markup = self._buttons(message)
+            await self._send_text(chat_id, notice.subject, notice.text, markup)
+            if message.kind == "payment_confirmed" and message.booking is not None:
+                await self._send_tickets(chat_id, message)
+
+    def _buttons(self, message: OutboxView) -> InlineKeyboardMarkup | None:
+        booking = message.booking
+        if booking is None or message.kind not in WITH_BUTTONS or not booking.is_open:
+            return None
+        return cards.booking_keyboard(booking, back=False)
+
+    async def _send_text(
+        self, chat_id: int, subject: str, body: str, markup: InlineKeyboardMarkup | None
+    ) -> None:
+        parts = split_text(f"{subject}\n\n{body}" if body else subject)
+        for i, part in enumerate(parts):
+            bold = [MessageEntity(type="bold", offset=0, length=utf16_len(subject))]
+            entities = bold if i == 0 and part.startswith(subject) else None
+            last = i == len(parts) - 1
+            keyboard = markup if last else None
+            await self._call(
+                chat_id,
+                partial(
+                    self.bot.send_message, chat_id, part, entities=entities, reply_markup=keyboard
+                ),
+            )
+
+    async def _send_tickets(self, chat_id: int, message: OutboxView) -> None:
+        assert message.booking is not None
+        found = await tickets.list_tickets(
+            self.ctx,
+            actor=ACTOR,
+            customer_id=message.booking.customer_id,
+            reference=message.booking.reference,
+        )
+        for ticket in found:
+            png = tickets.qr_png(ticket.secret)
+            photo = BufferedInputFile(png, filename=f"ticket-{ticket.reference}.png")
+            caption = qr.caption(ticket)[:1024]
+            await self._call(chat_id, partial(self.bot.send_photo, chat_id, photo, caption=caption))
+
+    def _gone(self, chat_id: int) -> None:
+        """The core marks the chat unreachable; the bot must read it again on the next update
+        to mark it reachable when the customer writes (a private chat's id is the user's)."""
+        if self.known is not None:
+            self.known.forget(chat_id)
+
+    async def _call(self, chat_id: int, send: Callable[[], Awaitable[T]]) -> T:
+        """One Bot API call, paced, with Telegram's errors turned into the outbox's."""
+        await self.limiter.wait(chat_id)
+        try:
+            return await send()
+        except TelegramRetryAfter as exc:
+            raise RetryLater("Telegram rate limit", after=float(exc.retry_after)) from exc
+        except TelegramForbiddenError as exc:
+            self._gone(chat_id)
+            raise Unreachable(f"Telegram: {exc.message}") from exc
+        except TelegramBadRequest as exc:
+            if any(reason in exc.message.lower() for reason in GONE):
+                self._gone(chat_id)
+                raise Unreachable(f"Telegram: {exc.message}") from exc
+            raise
+        except (TelegramNetworkError, TelegramServerError) as exc:
+            raise RetryLater(f"Telegram unavailable: {exc.message}") from exc

@@ -1,0 +1,43 @@
+"""Tickets as QR images in the chat (after a payment, on /tickets, and in notices)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiogram import Bot
+from aiogram.exceptions import TelegramRetryAfter
+from aiogram.types import BufferedInputFile
+
+from booking.services import tickets
+from booking.views import TicketView
+from bot.formatting import when
+from bot.i18n import _
+
+MAX_WAIT_S = 10  # longer than this, /tickets shows them again later
+
+
+def caption(ticket: TicketView) -> str:
+    lines = [ticket.event_title, when(ticket.starts_at, ticket.timezone), ticket.tariff_name]
+    if ticket.seat:
+        lines.append(ticket.seat)
+    lines.append(
+        _("Booking {reference} · show this code at the entrance", reference=ticket.reference)
+    )
+    return "\n".join(lines)
+
+
+async def send_tickets(bot: Bot, chat_id: int, found: list[TicketView]) -> None:
+    """One photo per ticket. Several in a row may meet Telegram's flood limit: then wait as
+    long as Telegram asks (when short) and go on, rather than leave a paid customer with
+    half their tickets."""
+    for ticket in found:
+        png = tickets.qr_png(ticket.secret)
+        photo = BufferedInputFile(png, filename=f"ticket-{ticket.reference}.png")
+        text = caption(ticket)[:1024]  # Telegram's caption limit
+        try:
+            await bot.send_photo(chat_id, photo, caption=text)
+        except TelegramRetryAfter as exc:
+            if exc.retry_after > MAX_WAIT_S:
+                raise
+            await asyncio.sleep(exc.retry_after)
+            await bot.send_photo(chat_id, photo, caption=text)

@@ -1,0 +1,120 @@
+"""Telegram Payments: the pre-checkout answer (in time, with a reason when refused) and the
+successful payment, recorded once whatever Telegram repeats."""
+
+from __future__ import annotations
+
+import logging
+
+from aiogram import Bot, F
+from aiogram.types import Message, PreCheckoutQuery
+
+from booking.actors import Actor
+from booking.context import Context
+from booking.errors import BookingError
+from booking.i18n import error_text
+from booking.services import payments, tickets
+from booking.views import CustomerView
+from bot import cards, paying, qr
+from bot.common import actor
+from bot.i18n import _, current_locale
+from bot.routers import Handlers
+
+router = Handlers("payments")
+log = logging.getLogger(__name__)
+PROVIDER = "telegram"
+# When the paying account is not (or no longer) allowed to act on the booking, the money is
+# still recorded, by this actor: a payment is never dropped (SPEC §4).
+FALLBACK = Actor.system("telegram payments")
+
+
+@router.pre_checkout_query()
+async def pre_checkout(
+    query: PreCheckoutQuery, ctx: Context, customer: CustomerView | None
+) -> None:
+    """Telegram waits 10 seconds for this answer: one read, then answer."""
+    reference = paying.reference_in(query.invoice_payload)
+    try:
+        if reference is None or customer is None:
+            raise BookingError("not_owner")
+        await payments.check_payable(
+            ctx,
+            actor=actor(customer),
+            reference=reference,
+            amount_minor=query.total_amount,
+            currency=query.currency,
+        )
+    except BookingError as error:
+        await query.answer(ok=False, error_message=error_text(error, current_locale()))
+        return
+    await query.answer(ok=True)
+
+
+@router.message(F.successful_payment)
+async def successful_payment(
+    message: Message, ctx: Context, customer: CustomerView | None, bot: Bot
+) -> None:
+    paid = message.successful_payment
+    assert paid is not None
+    reference = paying.reference_in(paid.invoice_payload)
+    if reference is None:
+        log.error("payment %s with an unknown payload", paid.telegram_payment_charge_id)
+        return
+    result = await _record(
+        ctx, customer, reference, paid.telegram_payment_charge_id, paid.total_amount, paid.currency
+    )
+    if result.outcome == "duplicate":
+        return  # the first delivery of this update already answered
+    booking = result.booking
+    if result.outcome == "refund_due":
+        await message.answer(
+            _(
+                "We received your payment for booking {reference}, but the "
+                "places could not be confirmed. The organizer will refund you; "
+                "nothing is lost.",
+                reference=booking.reference,
+            )
+        )
+        return
+    headline = _(
+        "Thank you! Booking {reference} is paid. Your tickets follow: show the QR "
+        "code at the entrance.",
+        reference=booking.reference,
+    )
+    await message.answer(
+        cards.booking_text(booking, headline), reply_markup=cards.booking_keyboard(booking)
+    )
+    found = await tickets.list_tickets(
+        ctx, actor=FALLBACK, customer_id=booking.customer_id, reference=booking.reference
+    )
+    await qr.send_tickets(bot, message.chat.id, found)
+
+
+async def _record(
+    ctx: Context,
+    customer: CustomerView | None,
+    reference: str,
+    charge_id: str,
+    amount: int,
+    currency: str,
+) -> payments.PaymentResult:
+    """Record as the customer; if they may not act on the booking, as the system."""
+
+    async def record(who: Actor) -> payments.PaymentResult:
+        return await payments.record_payment(
+            ctx,
+            actor=who,
+            reference=reference,
+            provider=PROVIDER,
+            provider_event_id=charge_id,
+            amount_minor=amount,
+            currency=currency,
+            method="online",
+        )
+
+    if customer is None:
+        return await record(FALLBACK)
+    try:
+        return await record(actor(customer))
+    except BookingError:
+        log.warning("payment %s for %s recorded by the system", charge_id, reference)
+        return await record(FALLBACK)

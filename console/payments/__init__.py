@@ -1,0 +1,1 @@
+"""Payment providers for the pay page: Stripe Checkout, and a clearly labelled test provider."""

@@ -1,0 +1,123 @@
+"""Words for the codes the core stores (statuses, roles, history actions…), in one place so
+that the French catalogue can be checked for every one of them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+
+def N_(message: str) -> str:
+    """Marks a message for the French catalogue; it is translated where it is shown."""
+    return message
+
+
+LABELS: dict[str, dict[str, str]] = {
+    "status": {
+        "held": N_("Held"),
+        "overdue": N_("Overdue"),
+        "confirmed": N_("Paid"),
+        "cancelled": N_("Cancelled"),
+        "expired": N_("Expired"),
+        "pending": N_("Pending"),
+        "approved": N_("Approved"),
+        "denied": N_("Denied"),
+        "sent": N_("Sent"),
+        "dead": N_("Dead"),
+        "skipped": N_("Skipped"),
+        "discarded": N_("Discarded"),
+    },
+    "role": {
+        "admin": N_("Administrator"),
+        "organizer": N_("Organizer"),
+        "box_office": N_("Box office"),
+    },
+    "channel": {
+        "telegram": N_("Telegram"),
+        "email": N_("Email"),
+        "console": N_("Console"),
+        "import": N_("Import"),
+        "system": N_("System"),
+    },
+    "customer_type": {
+        "individual": N_("Individual"),
+        "group": N_("Group"),
+        "b2b": N_("Business (B2B)"),
+    },
+    "policy": {"firm": N_("Firm"), "flexible": N_("Flexible"), "": N_("As the event")},
+    "method": {
+        "cash": N_("Cash"),
+        "card": N_("Card"),
+        "transfer": N_("Bank transfer"),
+        "online": N_("Online"),
+    },
+    "outcome": {
+        "confirmed": N_("Confirmed"),
+        "reinstated": N_("Re-instated"),
+        "refund_due": N_("Refund due"),
+    },
+    "reason": {
+        "cannot_attend": N_("Cannot attend"),
+        "illness": N_("Illness"),
+        "mistake": N_("Booked by mistake"),
+        "price": N_("Price"),
+        "other": N_("Other"),
+    },
+    "action": {
+        "held": N_("Held"),
+        "bought": N_("Checkout started"),
+        "confirmed": N_("Paid"),
+        "overdue": N_("Deadline passed, waiting for a decision"),
+        "expired": N_("Released"),
+        "cancelled": N_("Cancelled"),
+        "payment_confirmed": N_("Payment received"),
+        "payment_reinstated": N_("Payment received, booking re-instated"),
+        "payment_refund_due": N_("Payment received, refund due"),
+        "deadline_extended": N_("Deadline extended"),
+        "extension_requested": N_("More time asked for"),
+        "extension_approved": N_("More time granted"),
+        "extension_denied": N_("More time refused"),
+        "resent": N_("Sent again"),
+        "refunded": N_("Refund paid back"),
+        "notice_retried": N_("Notice queued again"),
+        "notice_discarded": N_("Notice discarded"),
+    },
+    "kind": {
+        "booking_held": N_("Booking held"),
+        "reminder": N_("Reminder"),
+        "booking_expired": N_("Expired"),
+        "booking_overdue": N_("Deadline passed"),
+        "booking_released": N_("Released"),
+        "booking_cancelled": N_("Cancelled"),
+        "payment_confirmed": N_("Paid, tickets"),
+        "payment_refund_due": N_("Refund due"),
+        "extension_approved": N_("More time granted"),
+        "extension_denied": N_("More time refused"),
+        "deadline_extended": N_("Deadline moved"),
+        "link_code": N_("Link code"),
+    },
+    "detail": {
+        "until": N_("until"),
+        "deadline": N_("deadline"),
+        "reason": N_("reason"),
+        "note": N_("note"),
+        "message": N_("message"),
+        "method": N_("method"),
+        "amount": N_("amount"),
+        "provider": N_("provider"),
+        "places": N_("places"),
+        "what": N_("what"),
+        "channels": N_("channels"),
+        "notice": N_("notice"),
+    },
+}
+
+
+def labeller(gettext: Callable[[str], str]) -> Callable[[str, str | None], str]:
+    """``label("status", "held")`` -> "Held" in the staff member's language; unknown codes
+    are shown as they are rather than hidden."""
+
+    def label(kind: str, value: str | None) -> str:
+        text = LABELS.get(kind, {}).get(value or "")
+        return gettext(text) if text else (value or "")
+
+    return label

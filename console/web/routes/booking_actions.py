@@ -1,0 +1,160 @@
+"""What staff do to one booking: take a payment, cancel, extend, resend, settle a refund.
+
+Each form carries the booking's version as the page showed it. When the booking changed
+meanwhile (paid online, expired, extended by a colleague), the action is not taken and the
+page comes back with the booking as it is now.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from starlette.responses import Response
+from starlette.routing import Route
+
+from booking.errors import BookingError
+from booking.services import booking_admin, cancellations, payments, releases, search
+from booking.services.release_screen import deadline_on
+from console.web.forms import Form
+from console.web.labels import N_
+from console.web.pages import Page, guarded
+from console.web.routes.bookings import CANCEL_REASONS, detail_page
+
+METHODS = ("cash", "card", "transfer")
+CHANGED = N_("This booking changed while you were looking at it; nothing was done. Here it is now.")
+
+Action = Callable[[Page, str, Form], Awaitable[Response | None]]
+
+
+async def _act(page: Page, name: str, action: Action) -> Response:
+    """Check the version, run ``action``; on a refusal re-show the detail page with the form."""
+    reference = page.request.path_params["reference"]
+    form = Form(page.form, page._)
+    try:
+        current = await search.booking_version(page.ctx, reference=reference)
+    except BookingError as exc:
+        return page.render("console/problem.html", status=404, message=page.error(exc))
+    if form.get("version") != current:
+        return await detail_page(page, reference, status=409, problem=page._(CHANGED))
+    try:
+        response = await action(page, reference, form)
+    except BookingError as exc:
+        form.booking_error(exc, page.error(exc))
+        response = None
+    if response is not None:
+        return response
+    return await detail_page(page, reference, forms={name: form}, status=400)
+
+
+def _back(page: Page, reference: str, text: str) -> Response:
+    return page.redirect(f"/console/bookings/{reference}", flash=text)
+
+
+@guarded("bookings.pay")
+async def pay(page: Page) -> Response:
+    async def action(page: Page, reference: str, form: Form) -> Response | None:
+        method = form.choice("method", METHODS)
+        if not form.ok:
+            return None
+        result = await payments.record_box_office_payment(
+            page.ctx, actor=page.staff.actor(), reference=reference, method=method
+        )
+        text = {
+            "confirmed": N_("Payment recorded; the tickets are issued and sent to the customer."),
+            "reinstated": N_("Payment recorded; the booking was re-instated and tickets issued."),
+            "refund_due": N_("Payment recorded but the places could not be confirmed: refund due."),
+            "duplicate": N_("This payment was already recorded."),
+        }[result.outcome]
+        return _back(page, reference, page._(text))
+
+    return await _act(page, "pay", action)
+
+
+@guarded("bookings.cancel")
+async def cancel(page: Page) -> Response:
+    async def action(page: Page, reference: str, form: Form) -> Response | None:
+        reason = form.choice("reason", CANCEL_REASONS)
+        note = form.text("note", max_length=500)
+        if reason == "other" and not note:
+            form.error("note", "Please give a reason.")
+        if not form.ok:
+            return None
+        await cancellations.cancel(
+            page.ctx, actor=page.staff.actor(), reference=reference, reason=reason, note=note
+        )
+        return _back(page, reference, page._("The booking is cancelled; the customer is told."))
+
+    return await _act(page, "cancel", action)
+
+
+@guarded("bookings.extend")
+async def extend(page: Page) -> Response:
+    async def action(page: Page, reference: str, form: Form) -> Response | None:
+        detail = await search.booking_detail(page.ctx, reference=reference)
+        mode = form.choice("mode", ("days", "until"))
+        days = until = None
+        if mode == "days":
+            days = form.integer("days", required=True, low=1, high=365)
+        elif mode == "until":
+            day = form.day("until", required=True)
+            if day is not None:
+                until = deadline_on(day, detail.booking.timezone, detail.booking.starts_at)
+                if until > detail.booking.starts_at:  # the bulk screen caps; one booking says so
+                    error = BookingError("date_after_performance")
+                    form.booking_error(error, page.error(error))
+        if not form.ok:
+            return None
+        result = await releases.bulk_extend(
+            page.ctx, actor=page.staff.actor(), references=[reference], until=until, by_days=days
+        )
+        if result.skipped:
+            status = detail.booking.status
+            raise BookingError(result.skipped[0][1], reference=reference, status=status)
+        return _back(page, reference, page._("New deadline set; the customer is told."))
+
+    return await _act(page, "extend", action)
+
+
+@guarded("bookings.resend")
+async def resend(page: Page) -> Response:
+    async def action(page: Page, reference: str, form: Form) -> Response | None:
+        what = form.choice("what", booking_admin.RESEND)
+        if not form.ok:
+            return None
+        channels = await booking_admin.resend(
+            page.ctx,
+            actor=page.staff.actor(),
+            reference=reference,
+            what=what,
+            nonce=form.get("nonce"),
+        )
+        if not channels:
+            text = page._("The customer has no channel we can reach; nothing was sent.")
+        else:
+            text = page._("Queued for sending by {channels}.").format(channels=", ".join(channels))
+        return _back(page, reference, text)
+
+    return await _act(page, "resend", action)
+
+
+@guarded("bookings.refund")
+async def refund(page: Page) -> Response:
+    async def action(page: Page, reference: str, form: Form) -> Response | None:
+        note = form.text("note", max_length=500)
+        if not form.ok:
+            return None
+        await booking_admin.settle_refund(
+            page.ctx, actor=page.staff.actor(), reference=reference, note=note
+        )
+        return _back(page, reference, page._("Refund marked as paid back."))
+
+    return await _act(page, "refund", action)
+
+
+routes = [
+    Route("/bookings/{reference:str}/pay", pay, methods=["POST"]),
+    Route("/bookings/{reference:str}/cancel", cancel, methods=["POST"]),
+    Route("/bookings/{reference:str}/extend", extend, methods=["POST"]),
+    Route("/bookings/{reference:str}/resend", resend, methods=["POST"]),
+    Route("/bookings/{reference:str}/refund", refund, methods=["POST"]),
+]

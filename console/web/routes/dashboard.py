@@ -1,0 +1,18 @@
+"""The dashboard: what needs attention today."""
+
+from __future__ import annotations
+
+from starlette.responses import Response
+from starlette.routing import Route
+
+from booking.services import dashboard as dashboard_service
+from console.web.pages import Page, guarded
+
+
+@guarded("dashboard")
+async def dashboard(page: Page) -> Response:
+    board = await dashboard_service.dashboard(page.ctx)
+    return page.render("console/dashboard.html", board=board)
+
+
+routes = [Route("/", dashboard)]

@@ -1,0 +1,213 @@
+"""The outbox channel for email: gather what a notice shows, render it, send it.
+
+Threading (one conversation per booking in every client): the "booking held" email's
+Message-ID is the booking's thread root; every later email of that booking names the root in
+In-Reply-To and References, and an answer to a customer's email also names their message.
+Reply-To is ``<mailbox>+<signed token>@<domain>``, so a reply says which booking it is about;
+the envelope sender carries the same token, so a bounce does too.
+"""
+
+from __future__ import annotations
+
+import logging
+from email import charset, policy
+from email.header import Header
+from email.message import Message
+from email.mime.image import MIMEImage
+from email.mime.multipart import MIMEMultipart
+from email.mime.nonmultipart import MIMENonMultipart
+from email.utils import format_datetime, formataddr
+
+from booking.actors import Actor
+from booking.context import Context
+from booking.notices import render as render_notice
+from booking.outbox import Unreachable
+from booking.services import bookings, checkouts, linking, tickets
+from booking.settings_store import secret_key
+from booking.views import BookingView, OutboxView
+from mail import render as templates
+from mail.settings import MailSettings
+from mail.smtp import SmtpSender
+from mail.tokens import make_reply_token, reply_address
+
+log = logging.getLogger(__name__)
+MAIL_ACTOR = Actor.system("email")
+# Notices that carry a pay link while the booking waits for payment.
+PAY_KINDS = frozenset(
+    {
+        "booking_held",
+        "reminder",
+        "booking_overdue",
+        "extension_approved",
+        "extension_denied",
+        "deadline_extended",
+        "mail_pay_link",
+    }
+)
+TELEGRAM_KINDS = frozenset({"booking_held", "payment_confirmed"})
+
+
+class EmailChannel:
+    """``ctx.channels["email"]``: ``deliver`` renders in the recipient's language and sends."""
+
+    def __init__(self, ctx: Context, settings: MailSettings, sender: SmtpSender) -> None:
+        self.ctx = ctx
+        self.settings = settings
+        self.sender = sender
+        self._secret: bytes | None = None
+
+    async def deliver(self, message: OutboxView) -> None:
+        address = message.customer.email
+        if not address:
+            raise Unreachable("the customer has no email address")
+        content = await self.gather(message)
+        email, envelope = await self.compose(content)
+        await self.sender.send(email, sender=envelope, recipients=[address])
+
+    async def gather(self, message: OutboxView) -> templates.MailContent:
+        booking = message.booking
+        pay_url = None
+        if booking is not None and booking.is_open and message.kind in PAY_KINDS:
+            pay_url = await self.pay_url(booking)
+        telegram_url = None
+        if (
+            self.settings.bot_username
+            and message.kind in TELEGRAM_KINDS
+            and message.customer.telegram_chat_id is None
+        ):
+            start = await linking.deep_link_payload(self.ctx, customer_id=message.customer.id)
+            telegram_url = f"https://t.me/{self.settings.bot_username.lstrip('@')}?start={start}"
+        found: tuple[BookingView, ...] = ()
+        pay_urls: dict[str, str] = {}
+        if message.kind == "mail_status":
+            found = tuple(await bookings.my_bookings(self.ctx, customer_id=message.customer.id))
+            for b in found:
+                if b.is_open and not b.checkout:
+                    pay_urls[b.reference] = await self.pay_url(b)
+        return templates.MailContent(
+            message=message,
+            notice=render_notice(message),
+            pay_url=pay_url,
+            telegram_url=telegram_url,
+            tickets=await self._tickets(message),
+            bookings=found,
+            pay_urls=pay_urls,
+        )
+
+    async def pay_url(self, booking: BookingView) -> str:
+        token = await checkouts.pay_link_token(self.ctx, booking=booking)
+        return f"{self.settings.public_url.rstrip('/')}/pay/{token}"
+
+    async def compose(self, content: templates.MailContent) -> tuple[bytes, str]:
+        """The message as sent on the wire, and its envelope sender."""
+        message, s = content.message, self.settings
+        rendered = templates.render(content)
+        envelope = s.from_address
+        headers: dict[str, str | Header] = {
+            "From": formataddr((s.from_name, s.from_address), "utf-8"),
+            "To": formataddr((message.customer.name, message.customer.email or ""), "utf-8"),
+            "Subject": _header(rendered.subject),
+            "Date": format_datetime(self.ctx.clock.now()),
+        }
+        if message.booking is not None:
+            token = make_reply_token(
+                await self._token_secret(), message.booking.reference, message.customer.id
+            )
+            envelope = reply_address(s.from_address, token)
+            headers["Reply-To"] = formataddr((s.from_name, envelope), "utf-8")
+        headers |= self._thread(message)
+        # RFC 3834: nobody should auto-answer us; Exchange honours its own header for that.
+        headers["Auto-Submitted"] = "auto-generated"
+        headers["X-Auto-Response-Suppress"] = "All"
+        headers["Content-Language"] = message.locale
+        root = _body(rendered, content.tickets)
+        for name, value in headers.items():
+            root[name] = value  # type: ignore[assignment]  # compat32 takes Header objects
+        return root.as_bytes(policy=WIRE), envelope
+
+    def _thread(self, message: OutboxView) -> dict[str, str]:
+        domain = self.settings.domain
+        theirs = str(message.payload.get("in_reply_to") or "")
+        theirs_ref = f"<{theirs}>" if theirs else ""
+        if message.booking is None:
+            headers = {"Message-ID": f"<guichet.{message.kind}.{message.id}@{domain}>"}
+            if theirs_ref:
+                headers |= {"In-Reply-To": theirs_ref, "References": theirs_ref}
+            return headers
+        root = f"<booking.{message.booking.reference}@{domain}>"
+        if message.kind == "booking_held":
+            return {"Message-ID": root}
+        return {
+            "Message-ID": f"<{message.booking.reference}.{message.kind}.{message.id}@{domain}>",
+            "In-Reply-To": theirs_ref or root,
+            "References": f"{root} {theirs_ref}".strip(),
+        }
+
+    async def _tickets(self, message: OutboxView) -> tuple[templates.Ticket, ...]:
+        if message.kind != "payment_confirmed" or message.booking is None:
+            return ()
+        found = await tickets.list_tickets(
+            self.ctx,
+            actor=MAIL_ACTOR,
+            customer_id=message.customer.id,
+            reference=message.booking.reference,
+        )
+        return tuple(
+            templates.Ticket(
+                view=t,
+                png=tickets.qr_png(t.secret),
+                cid=f"ticket{n}.{message.id}@{self.settings.domain}",
+                filename=f"ticket-{t.reference}-{n}.png",
+            )
+            for n, t in enumerate(found, 1)
+        )
+
+    async def _token_secret(self) -> bytes:
+        if self._secret is None:  # read once: it never changes while the process runs
+            self._secret = (await secret_key(self.ctx)).encode()
+        return self._secret
+
+
+# The compat32 MIME classes build a message about 2.5 times faster than EmailMessage (no
+# header parsing), which matters at hundreds of emails a minute; bodies are quoted-printable
+# so the text stays readable in the raw source.
+_UTF8 = charset.Charset("utf-8")
+_UTF8.body_encoding = charset.QP
+WIRE = policy.compat32.clone(linesep="\r\n")
+
+
+def _header(value: str) -> str | Header:
+    return value if value.isascii() else Header(value, "utf-8")
+
+
+def _text(text: str, subtype: str) -> Message:
+    part = MIMENonMultipart("text", subtype, charset="utf-8")
+    part.set_payload(text, _UTF8)
+    return part
+
+
+def _body(rendered: templates.Rendered, tickets: tuple[templates.Ticket, ...]) -> Message:
+    """multipart/alternative (text, HTML); with tickets, the HTML is multipart/related with
+    the QR codes inline, and the whole is multipart/mixed with the same PNGs attached."""
+    html: Message = _text(rendered.html, "html")
+    if tickets:
+        related = MIMEMultipart("related")
+        related.attach(html)
+        for ticket in tickets:
+            image = MIMEImage(ticket.png, "png")
+            image["Content-ID"] = f"<{ticket.cid}>"
+            image.add_header("Content-Disposition", "inline")
+            related.attach(image)
+        html = related
+    alternative = MIMEMultipart("alternative")
+    alternative.attach(_text(rendered.text, "plain"))
+    alternative.attach(html)
+    if not tickets:
+        return alternative
+    mixed = MIMEMultipart("mixed")
+    mixed.attach(alternative)
+    for ticket in tickets:
+        attachment = MIMEImage(ticket.png, "png")
+        attachment.add_header("Content-Disposition", "attachment", filename=ticket.filename)
+        mixed.attach(attachment)
+    return mixed
