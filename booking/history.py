@@ -7,10 +7,14 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from booking.actors import Actor
+from booking.sql import Prepared, connection_of
 from booking.tables.bookings import HistoryEntry
+
+# Compiled once. A table insert, so it runs on the connection without the ORM.
+_INSERT = Prepared(insert(HistoryEntry.__table__))  # type: ignore[attr-defined]  # no stub
 
 
 def row(
@@ -40,6 +44,20 @@ def record(
     session.add(
         HistoryEntry(**row(booking_id=booking_id, actor=actor, at=at, action=action, **detail))
     )
+
+
+async def write(
+    session: AsyncSession | AsyncConnection,
+    *,
+    booking_id: int,
+    actor: Actor,
+    at: datetime,
+    action: str,
+    **detail: Any,
+) -> None:
+    """``record``, written at once with a prepared INSERT (for paths that use no ORM object)."""
+    conn = await connection_of(session)
+    await _INSERT.run(conn, row(booking_id=booking_id, actor=actor, at=at, action=action, **detail))
 
 
 async def record_many(session: AsyncSession, rows: list[dict[str, Any]]) -> None:

@@ -13,7 +13,7 @@ from functools import partial
 from typing import Any, Protocol, cast
 
 from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlmodel import col
 
 from booking import views
@@ -44,7 +44,28 @@ class Channel(Protocol):
     async def deliver(self, message: views.OutboxView) -> None: ...
 
 
-def channels_for(customer: Customer) -> list[str]:
+class Recipient(Protocol):
+    """What a notice needs of its customer: a Customer row, or the columns of one."""
+
+    @property
+    def id(self) -> int | None: ...
+    @property
+    def language(self) -> str: ...
+    @property
+    def email(self) -> str | None: ...
+    @property
+    def email_undeliverable(self) -> bool: ...
+    @property
+    def telegram_chat_id(self) -> int | None: ...
+    @property
+    def telegram_unreachable(self) -> bool: ...
+    @property
+    def customer_type(self) -> str: ...
+    @property
+    def organization_id(self) -> int | None: ...
+
+
+def channels_for(customer: Recipient) -> list[str]:
     """Telegram when linked, email otherwise; organization contacts get both (SPEC §3)."""
     telegram = customer.telegram_chat_id is not None and not customer.telegram_unreachable
     email = bool(customer.email) and not customer.email_undeliverable
@@ -60,7 +81,7 @@ def channels_for(customer: Customer) -> list[str]:
 def rows_for(
     *,
     kind: str,
-    customer: Customer,
+    customer: Recipient,
     now: datetime,
     key: str,
     booking_id: int | None = None,
@@ -91,13 +112,16 @@ def rows_for(
     ]
 
 
-async def enqueue_rows(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> int:
+async def enqueue_rows(
+    session: AsyncSession | AsyncConnection, rows: Sequence[dict[str, Any]]
+) -> int:
+    """Insert the rows unless their dedupe key is there already; returns how many were new."""
     table: Any = OutboxMessage.__table__  # type: ignore[attr-defined]  # SQLModel stubs lack it
     return await insert_ignoring_duplicates(session, table, rows, key="dedupe_key")
 
 
-async def enqueue(session: AsyncSession, **notice: Any) -> int:
-    """Queue a notice (see ``rows_for``) in the caller's transaction."""
+async def enqueue(session: AsyncSession | AsyncConnection, **notice: Any) -> int:
+    """Queue a notice (see ``rows_for``) in the caller's transaction; returns rows new."""
     return await enqueue_rows(session, rows_for(**notice))
 
 

@@ -1,4 +1,13 @@
-"""Holding places: reserve now, pay before the deadline (or buy now when it has passed)."""
+"""Holding places: reserve now, pay before the deadline (or buy now when it has passed).
+
+A hold is the desk's busiest write, so its transaction is kept short without giving up any
+guarantee: one read of everything it checks (the date, its event, the tariffs and their areas,
+the customer), then only writes, each a prebuilt statement (compiled once) run on the
+transaction's connection: the conditional gauge update, the booking, its items in one
+statement, seat claims, the history row and the outbox row. The booking's reference is drawn
+at random and the unique constraint settles the (rare) clash: ``Database.write`` re-runs the
+whole transaction with a new one.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +15,10 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, Protocol
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col
+from sqlalchemy import bindparam, insert, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from booking import history, outbox
 from booking.actors import Actor
@@ -20,10 +29,11 @@ from booking.rules.deadlines import DeadlineRule, compute_deadline
 from booking.rules.references import new_reference
 from booking.services import places
 from booking.services.common import notify_skip
+from booking.sql import Prepared, connection_of
 from booking.tables.bookings import Booking, Item
 from booking.tables.catalog import Area, Event, Performance, Seat, Tariff
 from booking.tables.customers import Customer
-from booking.views import BookingView, booking_view
+from booking.views import BookingView, ItemView, seat_label
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +49,26 @@ class Line:
         return len(self.seat_ids) or self.quantity
 
 
-def effective_rule(tariff: Tariff, performance: Performance, event: Event) -> DeadlineRule:
+class RuleSource(Protocol):
+    """A tariff, a date or an event: each may set the deadline rule."""
+
+    @property
+    def days_after_booking(self) -> int | None: ...
+    @property
+    def days_before_event(self) -> int | None: ...
+
+
+class Dated(RuleSource, Protocol):
+    @property
+    def starts_at(self) -> datetime: ...
+
+
+class Zoned(RuleSource, Protocol):
+    @property
+    def timezone(self) -> str: ...
+
+
+def effective_rule(tariff: RuleSource, performance: RuleSource, event: RuleSource) -> DeadlineRule:
     """The tariff's rule, else the date's, else the event's (the first that sets anything)."""
     for source in (tariff, performance):
         if source.days_after_booking is not None or source.days_before_event is not None:
@@ -48,7 +77,7 @@ def effective_rule(tariff: Tariff, performance: Performance, event: Event) -> De
 
 
 def hold_deadline(
-    tariff: Tariff, performance: Performance, event: Event, now: datetime
+    tariff: RuleSource, performance: Dated, event: Zoned, now: datetime
 ) -> datetime | None:
     """When a hold of this tariff made now must be paid; None: it can only be bought."""
     return compute_deadline(
@@ -82,6 +111,179 @@ async def hold(
     )
 
 
+# -- what a hold reads: one statement -----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Date:
+    id: int
+    event_id: int
+    starts_at: datetime
+    on_sale: bool
+    days_after_booking: int | None
+    days_before_event: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Event:
+    id: int
+    title: str
+    timezone: str
+    max_per_order: int
+    days_after_booking: int | None
+    days_before_event: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Tariff:
+    id: int
+    event_id: int
+    area_id: int
+    seated: bool  # the area's kind
+    name: str
+    price_minor: int
+    currency: str
+    hold_channels: str
+    buy_channels: str
+    customer_types: str
+    days_after_booking: int | None
+    days_before_event: int | None
+    active: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _Customer:
+    """The columns of the customer a hold needs (its checks and ``outbox.Recipient``)."""
+
+    id: int
+    organization_id: int | None
+    customer_type: str
+    language: str
+    email: str | None
+    email_undeliverable: bool
+    telegram_chat_id: int | None
+    telegram_unreachable: bool
+
+
+_P: Any = Performance.__table__  # type: ignore[attr-defined]  # SQLModel stubs lack __table__
+_E: Any = Event.__table__  # type: ignore[attr-defined]
+_T: Any = Tariff.__table__  # type: ignore[attr-defined]
+_A: Any = Area.__table__  # type: ignore[attr-defined]
+_C: Any = Customer.__table__  # type: ignore[attr-defined]
+_B: Any = Booking.__table__  # type: ignore[attr-defined]
+_I: Any = Item.__table__  # type: ignore[attr-defined]
+
+
+def _read_statement(tariffs: int) -> Prepared:
+    """The date and its event, each wanted tariff with its area's kind (none: no tariff row),
+    and the customer (NULLs: unknown). One row per tariff found; no row: no such date."""
+    wanted: list[Any] = [bindparam(f"t{k}") for k in range(tariffs)]
+    return Prepared(
+        select(
+            _P.c.event_id,
+            _P.c.starts_at,
+            _P.c.on_sale,
+            _P.c.days_after_booking,
+            _P.c.days_before_event,
+            _E.c.title,
+            _E.c.timezone,
+            _E.c.max_per_order,
+            _E.c.days_after_booking,
+            _E.c.days_before_event,
+            _T.c.id,
+            _T.c.event_id,
+            _T.c.area_id,
+            _A.c.kind,
+            _T.c.name,
+            _T.c.price_minor,
+            _T.c.currency,
+            _T.c.hold_channels,
+            _T.c.buy_channels,
+            _T.c.customer_types,
+            _T.c.days_after_booking,
+            _T.c.days_before_event,
+            _T.c.active,
+            _C.c.id,
+            _C.c.organization_id,
+            _C.c.customer_type,
+            _C.c.language,
+            _C.c.email,
+            _C.c.email_undeliverable,
+            _C.c.telegram_chat_id,
+            _C.c.telegram_unreachable,
+        )
+        .select_from(_P)
+        .join(_E, _E.c.id == _P.c.event_id)
+        .outerjoin(_T, _T.c.id.in_(wanted))
+        .outerjoin(_A, _A.c.id == _T.c.area_id)
+        .outerjoin(_C, _C.c.id == bindparam("customer_id"))
+        .where(_P.c.id == bindparam("performance_id"))
+    )
+
+
+# One statement per number of distinct tariffs (plain binds: no IN list expanded per call).
+_READS: dict[int, Prepared] = {}
+_INSERT_BOOKING = Prepared(insert(_B).returning(_B.c.id))
+_ITEM_COLUMNS = (
+    "booking_id",
+    "performance_id",
+    "tariff_id",
+    "area_id",
+    "seat_id",
+    "price_minor",
+    "discount_minor",
+)
+_INSERTS_ITEMS: dict[int, Prepared] = {}
+
+
+def _insert_items(n: int) -> Prepared:
+    """Every item of a booking in one statement (one multi-row VALUES, one round trip), one
+    statement per number of places. RETURNING says which id each (tariff, seat) got, whatever
+    order the rows come back in; places of one tariff without a seat are alike, so which of
+    their ids goes first does not matter (lowest first)."""
+    found = _INSERTS_ITEMS.get(n)
+    if found is None:
+        rows = [
+            {c: bindparam(f"{c}_{k}", type_=_I.c[c].type) for c in _ITEM_COLUMNS} for k in range(n)
+        ]
+        found = Prepared(insert(_I).values(rows).returning(_I.c.id, _I.c.tariff_id, _I.c.seat_id))
+        _INSERTS_ITEMS[n] = found
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class _Read:
+    performance: _Date
+    event: _Event
+    tariffs: dict[int, _Tariff]  # every tariff found by id, of any event, active or not
+    customer: _Customer | None
+
+
+async def _read(
+    conn: AsyncConnection, performance_id: int, customer_id: int, tariff_ids: list[int]
+) -> _Read | None:
+    statement = _READS.get(len(tariff_ids))
+    if statement is None:
+        statement = _READS[len(tariff_ids)] = _read_statement(len(tariff_ids))
+    params: dict[str, Any] = {f"t{k}": t for k, t in enumerate(tariff_ids)}
+    params |= {"customer_id": customer_id, "performance_id": performance_id}
+    rows = (await statement.run(conn, params)).rows
+    if not rows:
+        return None
+    first = rows[0]
+    performance = _Date(performance_id, *first[0:5])
+    event = _Event(first[0], *first[5:10])
+    customer = _Customer(*first[23:31]) if first[23] is not None else None
+    tariffs: dict[int, _Tariff] = {}
+    for r in rows:
+        if r[10] is not None:
+            tariffs[r[10]] = _Tariff(r[10], r[11], r[12], r[13] == "seated", *r[14:23])
+    return _Read(performance, event, tariffs, customer)
+
+
+# -- the hold ----------------------------------------------------------------------------------
+
+
 async def _hold(
     session: AsyncSession,
     ctx: Context,
@@ -92,59 +294,94 @@ async def _hold(
     buy: bool,
 ) -> BookingView:
     now = ctx.clock.now()
-    performance, event = await _on_sale(session, performance_id, now)
-    customer = await session.get(Customer, customer_id)
+    conn = await connection_of(session)
+    wanted = sorted({line.tariff_id for line in lines})
+    found = await _read(conn, performance_id, customer_id, wanted)
+    if found is None or not found.performance.on_sale:
+        raise BookingError("unknown_performance")
+    performance, event, customer = found.performance, found.event, found.customer
+    if performance.starts_at <= now:
+        raise BookingError("performance_started")
     if customer is None:
         raise BookingError("unknown_customer")
-    tariffs = await _tariffs(session, event, lines)
+    tariffs = {i: t for i, t in found.tariffs.items() if t.event_id == event.id and t.active}
+    if set(tariffs) != set(wanted):
+        raise BookingError("unknown_tariff")
     total_places = sum(line.count for line in lines)
     if total_places > event.max_per_order:
         raise BookingError("bad_quantity", max=event.max_per_order)
     deadline = _deadline(ctx, actor, customer, performance, event, tariffs, now, buy)
-    seats = await _take(session, performance, tariffs, lines)
-    booking = Booking(
-        reference=await _free_reference(session),
-        customer_id=customer_id,
-        organization_id=customer.organization_id,
-        event_id=event.id or 0,
-        performance_id=performance_id,
-        channel=actor.channel,
-        status=states.HELD,
-        checkout=buy,
-        deadline=deadline,
-        deadline_set_at=now,
-        starts_at=performance.starts_at,
-        total_minor=sum(tariffs[line.tariff_id].price_minor * line.count for line in lines),
-        currency=tariffs[lines[0].tariff_id].currency,
-        created_at=now,
-        updated_at=now,
+    per_area = Counter[int]()
+    for line in lines:
+        per_area[tariffs[line.tariff_id].area_id] += line.count
+    seated = any(tariffs[line.tariff_id].seated for line in lines)
+    # On PostgreSQL the gauge row is the hot lock (every hold of the date updates it): take it
+    # last, just before COMMIT, so it is held for one statement instead of the whole
+    # transaction. Not with seats: there the gauge lock is what queues two "best seats"
+    # holds, so the second picks among the seats the first left. SQLite locks the whole
+    # database for the transaction anyway: take it first, a sold-out hold then writes nothing.
+    gauge_last = conn.dialect.name == "postgresql" and not seated
+    if not gauge_last:
+        await _take_gauges(conn, performance_id, per_area)
+    taken = (
+        await _pick(session, performance_id, tariffs, lines)
+        if seated
+        else [(tariffs[line.tariff_id], None) for line in lines for _ in range(line.count)]
     )
-    session.add(booking)
-    await session.flush()
-    assert booking.id is not None
-    items = [
-        (
-            Item(
-                booking_id=booking.id,
-                performance_id=performance_id,
-                tariff_id=tariff.id or 0,
-                area_id=tariff.area_id,
-                seat_id=seat.id if seat else None,
-                price_minor=tariff.price_minor,
-            ),
-            tariff,
-            seat,
+    currency = tariffs[lines[0].tariff_id].currency
+    total = sum(tariffs[line.tariff_id].price_minor * line.count for line in lines)
+    reference = new_reference()  # a clash fails the unique constraint; the retry draws again
+    booking_id: int = (
+        await _INSERT_BOOKING.run(
+            conn,
+            {
+                "reference": reference,
+                "customer_id": customer_id,
+                "organization_id": customer.organization_id,
+                "event_id": event.id,
+                "performance_id": performance_id,
+                "channel": actor.channel,
+                "status": states.HELD,
+                "checkout": buy,
+                "deadline": deadline,
+                "deadline_set_at": now,
+                "starts_at": performance.starts_at,
+                "total_minor": total,
+                "currency": currency,
+                "refund_due": False,
+                "extension_count": 0,
+                "cancel_reason": None,
+                "cancel_note": "",
+                "created_at": now,
+                "updated_at": now,
+            },
         )
-        for tariff, seat in seats
-    ]
-    session.add_all(item for item, _, _ in items)
-    await session.flush()
-    claims = [(seat.id or 0, item.id or 0) for item, _, seat in items if seat is not None]
+    ).rows[0][0]
+    values: dict[str, Any] = {}
+    for k, (tariff, seat) in enumerate(taken):
+        seat_id = seat.id if seat else None
+        row = (
+            booking_id,
+            performance_id,
+            tariff.id,
+            tariff.area_id,
+            seat_id,
+            tariff.price_minor,
+            0,
+        )
+        values |= {f"{c}_{k}": v for c, v in zip(_ITEM_COLUMNS, row, strict=True)}
+    ids: dict[tuple[int, int | None], list[int]] = {}
+    for item_id, tariff_id, seat_id in sorted(
+        (await _insert_items(len(taken)).run(conn, values)).rows
+    ):
+        ids.setdefault((tariff_id, seat_id), []).append(item_id)
+    item_ids = [ids[(tariff.id, seat.id if seat else None)].pop(0) for tariff, seat in taken]
+    claims = [(seat.id or 0, i) for (_, seat), i in zip(taken, item_ids, strict=True) if seat]
     if claims:
         await places.claim_seats(session, performance_id, claims)
-    history.record(
-        session,
-        booking_id=booking.id,
+    await history.write(
+        conn,
+        booking_id=booking_id,
         actor=actor,
         at=now,
         action="bought" if buy else "held",
@@ -153,52 +390,52 @@ async def _hold(
     )
     if not buy:
         await outbox.enqueue(
-            session,
+            conn,
             kind="booking_held",
             customer=customer,
             now=now,
-            booking_id=booking.id,
-            key=f"held:{booking.id}",
+            booking_id=booking_id,
+            key=f"held:{booking_id}",
             skip_channel=notify_skip(actor),
         )
-    return booking_view(booking, event, items)
-
-
-async def _on_sale(
-    session: AsyncSession, performance_id: int, now: datetime
-) -> tuple[Performance, Event]:
-    row = (
-        await session.execute(
-            select(Performance, Event)
-            .join(Event, col(Event.id) == Performance.event_id)
-            .where(col(Performance.id) == performance_id)
-        )
-    ).one_or_none()
-    if row is None or not row[0].on_sale:
-        raise BookingError("unknown_performance")
-    if row[0].starts_at <= now:
-        raise BookingError("performance_started")
-    return row[0], row[1]
-
-
-async def _tariffs(session: AsyncSession, event: Event, lines: list[Line]) -> dict[int, Tariff]:
-    wanted = {line.tariff_id for line in lines}
-    found = (
-        await session.execute(select(Tariff).where(Tariff.id.in_(wanted)))  # type: ignore[union-attr]
-    ).scalars()
-    tariffs = {t.id or 0: t for t in found if t.event_id == event.id and t.active}
-    if set(tariffs) != wanted:
-        raise BookingError("unknown_tariff")
-    return tariffs
+    if gauge_last:
+        await _take_gauges(conn, performance_id, per_area)
+    return BookingView(
+        id=booking_id,
+        reference=reference,
+        status=states.HELD,
+        checkout=buy,
+        customer_id=customer_id,
+        organization_id=customer.organization_id,
+        channel=actor.channel,
+        deadline=deadline,
+        starts_at=performance.starts_at,
+        event_title=event.title,
+        timezone=event.timezone,
+        total_minor=total,
+        currency=currency,
+        refund_due=False,
+        items=tuple(
+            ItemView(
+                id=item_id,
+                performance_id=performance_id,
+                tariff_id=tariff.id,
+                tariff_name=tariff.name,
+                price_minor=tariff.price_minor,
+                seat=seat_label(seat) if seat else None,
+            )
+            for (tariff, seat), item_id in zip(taken, item_ids, strict=True)
+        ),
+    )
 
 
 def _deadline(
     ctx: Context,
     actor: Actor,
-    customer: Customer,
-    performance: Performance,
-    event: Event,
-    tariffs: dict[int, Tariff],
+    customer: _Customer,
+    performance: _Date,
+    event: _Event,
+    tariffs: dict[int, _Tariff],
     now: datetime,
     buy: bool,
 ) -> datetime:
@@ -217,26 +454,24 @@ def _deadline(
     return min(d for d in deadlines if d is not None)
 
 
-async def _take(
-    session: AsyncSession, performance: Performance, tariffs: dict[int, Tariff], lines: list[Line]
-) -> list[tuple[Tariff, Seat | None]]:
-    """Decrement each gauge once and pick seats; returns one (tariff, seat) per place."""
-    assert performance.id is not None
-    per_area = Counter[int]()
-    for line in lines:
-        per_area[tariffs[line.tariff_id].area_id] += line.count
+async def _take_gauges(conn: AsyncConnection, performance_id: int, per_area: Counter[int]) -> None:
+    """Decrement each gauge once (in area order, so two holds never lock them crosswise)."""
     for area_id, n in sorted(per_area.items()):
-        if not await places.take_gauge(session, performance.id, area_id, n):
+        if not await places.take_gauge(conn, performance_id, area_id, n):
             raise BookingError("sold_out")
-    taken: list[tuple[Tariff, Seat | None]] = []
+
+
+async def _pick(
+    session: AsyncSession, performance_id: int, tariffs: dict[int, _Tariff], lines: list[Line]
+) -> list[tuple[_Tariff, Seat | None]]:
+    """One (tariff, seat) per place: chosen or best seats in seated areas, None elsewhere."""
+    taken: list[tuple[_Tariff, Seat | None]] = []
     for line in lines:
         tariff = tariffs[line.tariff_id]
-        area = await session.get(Area, tariff.area_id)
-        assert area is not None
-        if area.kind != "seated":
+        if not tariff.seated:
             taken += [(tariff, None)] * line.count
             continue
-        seats = await _seats(session, performance.id, area.id or 0, line, taken)
+        seats = await _seats(session, performance_id, tariff.area_id, line, taken)
         taken += [(tariff, seat) for seat in seats]
     return taken
 
@@ -246,7 +481,7 @@ async def _seats(
     performance_id: int,
     area_id: int,
     line: Line,
-    already: list[tuple[Tariff, Seat | None]],
+    already: list[tuple[_Tariff, Seat | None]],
 ) -> list[Seat]:
     free = await places.free_seats(session, performance_id, area_id)
     mine = {seat.id for _, seat in already if seat is not None}
@@ -264,17 +499,3 @@ async def _seats(
     if run is None:
         raise BookingError("sold_out")
     return run
-
-
-async def _free_reference(session: AsyncSession) -> str:
-    """A reference nobody has; three candidates in one query make a clash practically nil."""
-    candidates = {new_reference() for _ in range(3)}
-    used = set(
-        (
-            await session.execute(
-                select(col(Booking.reference)).where(col(Booking.reference).in_(candidates))
-            )
-        ).scalars()
-    )
-    free = sorted(candidates - used)
-    return free[0] if free else new_reference()  # the unique constraint and a retry settle it

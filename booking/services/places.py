@@ -4,29 +4,40 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlmodel import col
 
 from booking.errors import BookingError
+from booking.sql import Prepared, connection_of
 from booking.tables.bookings import Item
 from booking.tables.catalog import Gauge, Seat, SeatClaim
 
-
-async def take_gauge(session: AsyncSession, performance_id: int, area_id: int, n: int) -> bool:
-    """Decrement the gauge only if ``n`` places remain: the database decides, not a prior read."""
-    result = await session.execute(
-        update(Gauge)
-        .where(
-            Gauge.performance_id == performance_id,  # type: ignore[arg-type]
-            Gauge.area_id == area_id,  # type: ignore[arg-type]
-            Gauge.remaining >= n,  # type: ignore[arg-type]
-        )
-        .values(remaining=Gauge.remaining - n)
+# Prepared (compiled once) on the table: a write transaction holds no Gauge object for the
+# ORM to keep in step, so the statement runs on the connection without the ORM.
+_GAUGE: Any = Gauge.__table__  # type: ignore[attr-defined]  # SQLModel stubs lack it
+_TAKE = Prepared(
+    update(_GAUGE)
+    .where(
+        _GAUGE.c.performance_id == bindparam("p"),
+        _GAUGE.c.area_id == bindparam("a"),
+        _GAUGE.c.remaining >= bindparam("n"),
     )
-    return getattr(result, "rowcount", 0) == 1
+    .values(remaining=_GAUGE.c.remaining - bindparam("n"))
+    .returning(_GAUGE.c.id)  # the updated row, if any: no driver rowcount needed
+)
+
+
+async def take_gauge(
+    session: AsyncSession | AsyncConnection, performance_id: int, area_id: int, n: int
+) -> bool:
+    """Decrement the gauge only if ``n`` places remain: the database decides, not a prior read."""
+    conn = await connection_of(session)
+    done = await _TAKE.run(conn, {"n": n, "p": performance_id, "a": area_id})
+    return len(done.rows) == 1
 
 
 async def claim_seats(
