@@ -808,6 +808,7 @@ async def profile(sizes: Sizes, workdir: Path, template: Path) -> None:
     from booking import db as booking_db
     from booking import history, outbox
     from booking.services import places
+    from booking.sql import Prepared
 
     n = 1_000
     path = sqlite_copy(template, workdir / "profile.db")
@@ -830,7 +831,20 @@ async def profile(sizes: Sizes, workdir: Path, template: Path) -> None:
             hops[getattr(fn, "__name__", repr(fn))] += 1
             return await original_execute(self, fn, *a, **kw)
 
+        # Prepared statements run on the driver connection, past the engine's events: count
+        # them where they reach sqlite3.
+        from booking import sql as booking_sql
+
+        original_direct = booking_sql._on_sqlite
+
+        def direct(raw: Any, compiled: Any, values: Any) -> Any:
+            words = compiled.sql.split()
+            head = " ".join(words[:3]) if words[:1] == ["INSERT"] else " ".join(words[:2])
+            statements[head + " (prepared, on sqlite3)"] += 1
+            return original_direct(raw, compiled, values)
+
         aiosqlite.core.Connection._execute = counting  # type: ignore[method-assign]
+        booking_sql._on_sqlite = direct  # type: ignore[assignment]
         try:
             with count_statements(ctx.db.engine) as statements:
                 r = await drive(n, sizes.concurrency, service.one, budget_s=60)
@@ -840,6 +854,7 @@ async def profile(sizes: Sizes, workdir: Path, template: Path) -> None:
             baseline_hops = dict(hops)
         finally:
             aiosqlite.core.Connection._execute = original_execute  # type: ignore[method-assign]
+            booking_sql._on_sqlite = original_direct
         say(f"== per hold: statements and aiosqlite thread round trips ({n} holds each) ==")
         say(f"  service  ({r.per_s:,.0f} holds/s with counting on): statements per hold")
         for head, k in statements.most_common():
@@ -858,17 +873,14 @@ async def profile(sizes: Sizes, workdir: Path, template: Path) -> None:
         phases = Phases()
         phases.wrap(booking_db.Database, "write", "Database.write (lock wait + whole tx)")
         phases.wrap(holds_module, "_hold", "_hold (work inside the transaction)")
-        phases.wrap(holds_module, "_on_sale", "  _on_sale: SELECT performance+event")
-        phases.wrap(AsyncSession, "get", "  session.get (customer, area)")
-        phases.wrap(holds_module, "_tariffs", "  _tariffs: SELECT tariff")
+        phases.wrap(holds_module, "connection_of", "  connection_of (checkout + BEGIN IMMEDIATE)")
+        phases.wrap(holds_module, "_read", "  _read: SELECT date+event+tariffs+areas+customer")
         phases.wrap(holds_module, "_deadline", "  _deadline (zoneinfo, rules)")
         phases.wrap(places, "take_gauge", "  take_gauge: UPDATE gauge")
-        phases.wrap(holds_module, "_free_reference", "  _free_reference: SELECT reference")
-        phases.wrap(AsyncSession, "flush", "  session.flush (INSERT booking / items)")
-        phases.wrap(history, "record", "  history.record (session.add)")
+        phases.wrap(Prepared, "run", "  Prepared.run (every prepared statement)")
+        phases.wrap(history, "write", "  history.write: INSERT history")
         phases.wrap(outbox, "enqueue", "  outbox.enqueue: INSERT outbox")
-        phases.wrap(holds_module, "booking_view", "  booking_view")
-        phases.wrap(AsyncSession, "commit", "session.commit (history flush + COMMIT)")
+        phases.wrap(AsyncSession, "commit", "session.commit (COMMIT)")
         phases.wrap(AsyncSession, "close", "session.close (return connection)")
         try:
             r = await drive(n, sizes.concurrency, service.one, budget_s=60)
