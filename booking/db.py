@@ -144,10 +144,13 @@ def make_engine(url: str, *, immediate: bool = True) -> AsyncEngine:
 
     On PostgreSQL there is no pre-ping (a round trip on every checkout): a connection found
     dead on first use fails its transaction before anything is written, SQLAlchemy then
-    discards the pool's older connections and ``Database.write`` / ``read`` run it again.
+    discards the pool's older connections and ``Database.write`` / ``read`` run it again. The
+    pool keeps the connections it opens, 30 at most (as asyncpg's own pool does): with "10 +
+    20 overflow" every burst above 10 closed its extra connections afterwards and the next one
+    paid to open them again (connect, authentication, type set-up, statements prepared anew).
     """
     if not is_sqlite(url):
-        return create_async_engine(url, pool_size=10, max_overflow=20)
+        return create_async_engine(url, pool_size=30, max_overflow=0)
     if immediate:
         registry.register("sqlite.guichet_inline", __name__, "InlineSQLiteDialect")
         engine = create_async_engine(make_url(url).set(drivername="sqlite+guichet_inline"))

@@ -198,15 +198,18 @@ async def _on_asyncpg(
 
     try:
         return list(await raw.fetch(sql, *values))
-    except asyncpg.IntegrityConstraintViolationError as exc:
-        raise IntegrityError(sql, values, exc) from exc
-    except asyncpg.PostgresError as exc:
-        raise DBAPIError(sql, values, exc) from exc
-    except (asyncpg.InterfaceError, OSError) as exc:  # the connection is gone
-        await conn.invalidate(exc)
-        raise DBAPIError(sql, values, exc, connection_invalidated=True) from exc
     except asyncio.CancelledError:
         await conn.invalidate()  # the protocol may be mid-statement: do not reuse it
+        raise
+    except Exception as exc:
+        lost = (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError)
+        if raw.is_closed() or isinstance(exc, lost):  # as SQLAlchemy's asyncpg dialect decides
+            await conn.invalidate(exc)
+            raise DBAPIError(sql, values, exc, connection_invalidated=True) from exc
+        if isinstance(exc, asyncpg.IntegrityConstraintViolationError):
+            raise IntegrityError(sql, values, exc) from exc
+        if isinstance(exc, asyncpg.PostgresError):
+            raise DBAPIError(sql, values, exc) from exc
         raise
 
 

@@ -1,12 +1,14 @@
 """The fast hold path keeps every guarantee: what it returns is what it stored, a clash of
 random references is retried, duplicates in the outbox are counted right, a refused hold
-leaves nothing, and on SQLite a write waits for another process without stopping the loop."""
+leaves nothing, on SQLite a write waits for another process without stopping the loop, and on
+PostgreSQL a connection lost under a prepared statement is discarded and the hold retried."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import sqlite3
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from itertools import chain
 
@@ -16,13 +18,16 @@ from sqlalchemy.exc import OperationalError
 
 from booking import db as booking_db
 from booking import outbox, views
+from booking.clock import FrozenClock
 from booking.context import Context
 from booking.errors import BookingError
 from booking.services import holds
+from booking.settings import CoreSettings
 from booking.tables.bookings import Booking, HistoryEntry, Item
 from booking.tables.catalog import Gauge, Seat
 from booking.tables.customers import Customer
 from booking.tables.outbox import OutboxMessage
+from tests import databases
 from tests.builders import (
     STAFF,
     Catalog,
@@ -220,3 +225,44 @@ async def test_a_sqlite_write_gives_up_after_the_busy_timeout(sqlite_ctx, monkey
         other.execute("ROLLBACK")
         other.close()
     assert await _count(ctx, Booking) == 0
+
+
+# --- PostgreSQL: prepared statements on the asyncpg connection ----------------------------------
+
+
+@pytest.fixture
+async def pg_ctx(pg_url: str, clock: FrozenClock) -> AsyncIterator[Context]:
+    await databases.truncate_pg(pg_url)
+    settings = CoreSettings(database_url=pg_url, secret_key="test-secret", _env_file=None)  # type: ignore[call-arg]
+    context = Context.create(settings, clock=clock)
+    yield context
+    await context.close()
+
+
+@pytest.mark.postgres
+async def test_a_connection_lost_mid_hold_is_discarded_and_the_hold_retried(
+    pg_ctx, monkeypatch, caplog
+):
+    import asyncpg
+
+    ctx = pg_ctx
+
+    cat = await make_catalog(ctx)
+    ana = await make_customer(ctx)
+    original = asyncpg.Connection.fetch
+    lost: list[object] = []
+
+    async def fetch(self, query, *args, **kw):  # the statements Prepared sends directly
+        if query.startswith("INSERT INTO booking") and not lost:
+            lost.append(self)
+            raise asyncpg.exceptions.ConnectionDoesNotExistError("connection was closed")
+        return await original(self, query, *args, **kw)
+
+    monkeypatch.setattr(asyncpg.Connection, "fetch", fetch)
+    with caplog.at_level(logging.WARNING, logger="booking.db"):
+        booking = await make_held_booking(ctx, cat, ana)
+
+    assert lost and lost[0].is_closed()  # discarded, not handed out again
+    assert booking == await _stored(ctx, booking.id)
+    assert await _count(ctx, Booking) == 1
+    assert any("connection lost" in r.getMessage() for r in caplog.records)
