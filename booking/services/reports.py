@@ -116,14 +116,7 @@ async def sales(ctx: Context, *, period: Period) -> tuple[DayRow, ...]:
             col(Payment.outcome).in_(PAID),
         )
     )
-    if period.event_id is not None:
-        query = query.where(col(Booking.event_id) == period.event_id)
-
-    async def work(session: AsyncSession) -> tuple[DayRow, ...]:
-        rows = [(e, t, at, int(n), int(a), c) for e, t, at, n, a, c in await session.execute(query)]
-        return _group(rows, ctx.settings.timezone)
-
-    return await ctx.db.read(work)
+    return await _per_day(ctx, query, period)
 
 
 async def holds(ctx: Context, *, period: Period) -> tuple[DayRow, ...]:
@@ -145,6 +138,12 @@ async def holds(ctx: Context, *, period: Period) -> tuple[DayRow, ...]:
             col(Booking.checkout).is_(False),
         )
     )
+    return await _per_day(ctx, query, period)
+
+
+async def _per_day(ctx: Context, query: Any, period: Period) -> tuple[DayRow, ...]:
+    """Run a (event, title, moment, places, amount, currency) query for the period's event, if
+    any, and group its rows by event and local day: what the sales and holds reports share."""
     if period.event_id is not None:
         query = query.where(col(Booking.event_id) == period.event_id)
 
