@@ -6,7 +6,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlmodel import col
@@ -114,12 +114,3 @@ def adjacent_run(seats: Sequence[Seat], n: int) -> list[Seat] | None:
         if len(run) == n:
             return run
     return None
-
-
-async def gauge_counts(session: AsyncSession, performance_id: int) -> dict[int, int]:
-    rows = await session.execute(
-        select(col(Gauge.area_id), func.sum(Gauge.remaining))
-        .where(col(Gauge.performance_id) == performance_id)
-        .group_by(col(Gauge.area_id))
-    )
-    return {int(a): int(r) for a, r in rows.all()}
