@@ -22,15 +22,11 @@ from email.parser import BytesParser
 from email.utils import getaddresses
 from typing import TypeVar
 
+from mail.headers import CLASSIFY_HEADERS
 from mail.quotes import html_to_text
 
 _T = TypeVar("_T")
 
-# Headers classify() looks at, kept decoded so it needs nothing else from the raw message.
-CLASSIFY_HEADERS = (
-    "auto-submitted", "x-autoreply", "x-autorespond", "x-auto-response-suppress",
-    "precedence", "list-id", "list-unsubscribe", "return-path", "x-failed-recipients",
-)  # fmt: skip
 # Where our plus-addressed Reply-To comes back: the visible recipients, and the envelope
 # recipient that delivery agents record when the reply was Bcc'd or redirected.
 _TOKEN_HEADERS = ("to", "cc", "delivered-to", "x-original-to")

@@ -40,7 +40,9 @@ from booking.views import BookingView, CustomerView, load_booking
 
 T = TypeVar("T")
 MAIL_ACTOR = Actor.system("email")
-KINDS = ("human", "auto_reply", "bounce", "list", "too_large")
+KINDS = (
+    "human", "auto_reply", "bounce", "list", "report", "challenge", "too_large", "unreadable",
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
