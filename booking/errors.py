@@ -53,6 +53,9 @@ MESSAGES: dict[str, str] = {
     "unknown_item": "This no longer exists.",
     # Issue 9, email authority (mail helper adds its codes below this line).
     # Issue 9, Telegram identity (Telegram helper adds its codes below this line).
+    "already_linked": (
+        "This chat is already linked to an email address; ask the organizer to change it."
+    ),
     # Issue 9, sign-in and secrets (console helper adds its codes below this line).
 }
 

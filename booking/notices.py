@@ -31,6 +31,7 @@ SUBJECTS: dict[str, str] = {
     "extension_denied": N_("Booking {reference}: your request for more time"),
     "deadline_extended": N_("Booking {reference}: new deadline {until}"),
     "link_code": N_("Your Guichet code: {code}"),
+    "telegram_moved": N_("Your bookings were linked to another Telegram account"),
 }
 
 BODIES: dict[str, str] = {
@@ -71,6 +72,11 @@ BODIES: dict[str, str] = {
     "link_code": N_(
         "Your code to link Telegram to your bookings is {code}. It is valid for 15 minutes. "
         "If you did not ask for it, ignore this message."
+    ),
+    "telegram_moved": N_(
+        "Your Guichet bookings were just linked to another Telegram account, confirmed with "
+        "the code mailed to your address. The Telegram account linked before no longer sees "
+        "them. If this was not you, contact the organizer right away."
     ),
 }
 

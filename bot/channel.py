@@ -52,6 +52,12 @@ WITH_BUTTONS = frozenset(
         "deadline_extended",
     }
 )
+# A code proves an address only if it goes nowhere else: never shown in a chat, even when the
+# outbox falls back to Telegram because the address could not be reached.
+EMAIL_ONLY = frozenset({"link_code"})
+# Told to the chat a customer has just left: its id is in the payload (the customer's own chat
+# is already the new one).
+TO_OLD_CHAT = frozenset({"telegram_moved"})
 # Telegram answers 400 for these when the chat is gone for good: as final as a block.
 GONE = ("chat not found", "user is deactivated", "bot was kicked", "have no rights to send")
 
@@ -162,6 +168,12 @@ class TelegramChannel:
         self.known = known  # told when a chat turns out to be blocked
 
     async def deliver(self, message: OutboxView) -> None:
+        if message.kind in EMAIL_ONLY:
+            log.warning("outbox message %s (%s) is for email only", message.id, message.kind)
+            return
+        if message.kind in TO_OLD_CHAT:
+            await self._tell_old_chat(message)
+            return
         chat_id = message.customer.telegram_chat_id
         if chat_id is None:
             raise Unreachable("the customer has no Telegram chat")
@@ -171,6 +183,21 @@ class TelegramChannel:
             await self._send_text(chat_id, notice.subject, notice.text, markup)
             if message.kind == "payment_confirmed" and message.booking is not None:
                 await self._send_tickets(chat_id, message)
+
+    async def _tell_old_chat(self, message: OutboxView) -> None:
+        """A chat that is gone has nobody left to tell; it must not mark the customer's new
+        chat unreachable, so that counts as done."""
+        old_chat = message.payload.get("chat_id")
+        if not isinstance(old_chat, int):
+            return
+        if self.known is not None:
+            self.known.forget(old_chat)  # that account no longer acts for the customer
+        with use_locale(message.locale):
+            notice = render(message)
+            try:
+                await self._send_text(old_chat, notice.subject, notice.text, None)
+            except Unreachable as exc:
+                log.info("the chat a customer left could not be told: %s", exc)
 
     def _buttons(self, message: OutboxView) -> InlineKeyboardMarkup | None:
         booking = message.booking

@@ -31,6 +31,12 @@ def changed(known: KnownCustomers | None, user: User) -> None:
         known.forget(user.id)
 
 
+def forget_moved(known: KnownCustomers | None, linked: linking.Linked) -> None:
+    """The Telegram account a customer just left must not act for it from the cache."""
+    if known is not None and linked.moved_from is not None:
+        known.forget(linked.moved_from)
+
+
 async def ensure_customer(
     ctx: Context,
     customer: CustomerView | None,

@@ -21,12 +21,12 @@ class Wizard(StatesGroup):
     summary = State()  # total and deadline shown with "Hold until …" / "Pay now"; data: draft
     name = State()  # a first booking: asking the name to put on it
     email = State()  # … and the email address
-    code = State()  # the address is already a customer's: the code mailed to it
+    code = State()  # the code mailed to that address (it proves nothing until then)
 
 
 class Linking(StatesGroup):
     email = State()
-    code = State()
+    code = State()  # the code mailed to the typed address, or to a customer being moved here
 
 
 class Cancelling(StatesGroup):

@@ -16,6 +16,7 @@ from booking.errors import BookingError
 from booking.schema import SchemaOutOfDate, check_schema, upgrade_sync
 from booking.settings import CoreSettings
 from console import runtime
+from console.settings import ConfigurationError
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -27,7 +28,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         return int(args.run(args))
-    except SchemaOutOfDate as exc:
+    except (SchemaOutOfDate, ConfigurationError) as exc:
         print(f"guichet: {exc}", file=sys.stderr)
         return 2
     except BookingError as exc:

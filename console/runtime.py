@@ -14,13 +14,14 @@ from starlette.routing import BaseRoute
 from booking.context import Context
 from booking.schema import check_schema
 from booking.settings import CoreSettings
-from booking.settings_store import secret_key
+from booking.settings_store import GENERATED_NOTICE, secret_key, secret_key_problem
 from bot.runner import BotRole
 from bot.runner import role_status as bot_status
 from bot.settings import BotSettings
-from console.payments.build import build_provider
+from console.payments.build import build_provider, check_test_payments
 from console.payments.settings import PaySettings
-from console.settings import RuntimeSettings
+from console.serving import trusted_proxies, web_config
+from console.settings import ConfigurationError, RuntimeSettings
 from console.web import pay
 from console.web.app import build_app
 from mail.role import MailRole
@@ -47,14 +48,31 @@ def role_status(settings: RuntimeSettings, wanted: set[str]) -> dict[str, str]:
     return status
 
 
+def check_configuration(core: CoreSettings, runtime: RuntimeSettings) -> None:
+    """Refuse, before anything starts, a configuration that must not run (the message names
+    the variable to fix): behind https a missing or short GUICHET_SECRET_KEY or the test
+    payment provider without GUICHET_ALLOW_TEST_PAYMENTS; a malformed GUICHET_TRUSTED_PROXIES."""
+    problem = secret_key_problem(core)
+    if problem:
+        raise ConfigurationError(problem)
+    trusted_proxies(runtime.trusted_proxies)
+    payments = PaySettings()
+    if payments.provider_name == "test":
+        check_test_payments(core.public_url, allowed=payments.allow_test_payments)
+
+
 async def serve(wanted: set[str]) -> int:
     core, runtime = CoreSettings(), RuntimeSettings()
+    check_configuration(core, runtime)
+    generated = not core.secret_key
     ctx = Context.create(core)
     telegram: BotRole | None = None
     mail: MailRole | None = None
     try:
         await check_schema(ctx.db)
         await secret_key(ctx)
+        if generated:  # plainly, once: the key that signs everything sits in the database
+            log.warning(GENERATED_NOTICE)
         status = role_status(runtime, wanted)
         for role, state in status.items():
             log.info("role %-6s %s", role, state)
@@ -104,14 +122,7 @@ async def _web(
     stop: asyncio.Event,
     routes: list[BaseRoute],
 ) -> None:
-    config = uvicorn.Config(
-        build_app(ctx, status, extra_routes=routes),
-        host=runtime.web_host,
-        port=runtime.web_port,
-        log_level=runtime.log_level,
-        lifespan="off",
-    )
-    server = _Server(config)
+    server = _Server(web_config(build_app(ctx, status, extra_routes=routes), runtime))
     task = asyncio.create_task(server.serve())
     log.info("web on http://%s:%d (health: /healthz)", runtime.web_host, runtime.web_port)
     await stop.wait()

@@ -3,8 +3,13 @@
 Threading (one conversation per booking in every client): the "booking held" email's
 Message-ID is the booking's thread root; every later email of that booking names the root in
 In-Reply-To and References, and an answer to a customer's email also names their message.
-Reply-To is ``<mailbox>+<signed token>@<domain>``, so a reply says which booking it is about;
-the envelope sender carries the same token, so a bounce does too.
+Reply-To is ``<mailbox>+<signed token>@<domain>``, so a reply says which booking it is about.
+The envelope sender of *every* message (with or without a booking: link codes, status
+answers) is ``<mailbox>+<bounce token>@<domain>``, bound to the customer and the address it
+was sent to, so a bounce says whose message to which address failed (``mail.tokens``).
+
+Names and subjects are cleaned once more (``single_line``) right before they go into a
+header: a newline there would end the header and start one of the sender's choosing.
 """
 
 from __future__ import annotations
@@ -22,13 +27,14 @@ from booking.actors import Actor
 from booking.context import Context
 from booking.notices import render as render_notice
 from booking.outbox import Unreachable
+from booking.rules.text import single_line
 from booking.services import bookings, checkouts, linking, tickets
 from booking.settings_store import secret_key
 from booking.views import BookingView, OutboxView
 from mail import render as templates
 from mail.settings import MailSettings
 from mail.smtp import SmtpSender
-from mail.tokens import make_reply_token, reply_address
+from mail.tokens import make_bounce_token, make_reply_token, reply_address
 
 log = logging.getLogger(__name__)
 MAIL_ACTOR = Actor.system("email")
@@ -102,19 +108,20 @@ class EmailChannel:
         """The message as sent on the wire, and its envelope sender."""
         message, s = content.message, self.settings
         rendered = templates.render(content)
-        envelope = s.from_address
+        secret = await self._token_secret()
+        address = message.customer.email or ""
+        bounce = make_bounce_token(secret, message.customer.id, address)
+        envelope = reply_address(s.from_address, bounce)
         headers: dict[str, str | Header] = {
-            "From": formataddr((s.from_name, s.from_address), "utf-8"),
-            "To": formataddr((message.customer.name, message.customer.email or ""), "utf-8"),
-            "Subject": _header(rendered.subject),
+            "From": formataddr((single_line(s.from_name), s.from_address), "utf-8"),
+            "To": formataddr((single_line(message.customer.name), address), "utf-8"),
+            "Subject": _header(single_line(rendered.subject, 250)),
             "Date": format_datetime(self.ctx.clock.now()),
         }
         if message.booking is not None:
-            token = make_reply_token(
-                await self._token_secret(), message.booking.reference, message.customer.id
-            )
-            envelope = reply_address(s.from_address, token)
-            headers["Reply-To"] = formataddr((s.from_name, envelope), "utf-8")
+            token = make_reply_token(secret, message.booking.reference, message.customer.id)
+            replies = reply_address(s.from_address, token)
+            headers["Reply-To"] = formataddr((single_line(s.from_name), replies), "utf-8")
         headers |= self._thread(message)
         # RFC 3834: nobody should auto-answer us; Exchange honours its own header for that.
         headers["Auto-Submitted"] = "auto-generated"

@@ -1,38 +1,73 @@
 """One inbound email in, at most one action out: ``process(ctx, raw)``.
 
-The steps (ARCHITECTURE "Notifications out, replies in"): size limit; parse; dedupe on
-Message-ID; classify (auto-replies, bounces and lists are recorded and never answered: no
-mail loops); route by the signed token of the plus-addressed Reply-To, or by the sender's
-address for a new message; check that the sender owns the booking or is a contact of its
-organization (otherwise refuse, and tell the owner); strip quotes and signatures; read the
-command; call one service; queue the answer; commit (``booking.services.inbound`` does the
-service call, the record and the answer in one transaction; its unique Message-ID is the
-dedupe, so a message seen before does nothing). The caller flags the message on
-the server only after this returns.
+The steps (ARCHITECTURE "Notifications out, replies in"): size limit; parse, classify and
+strip quotes in a worker thread within ``PARSE_BUDGET`` seconds (a message that makes the
+parser raise or overrun is recorded once as "unreadable", and ``process`` returns normally so
+the runner flags it: it is never retried); dedupe on Message-ID; machine mail (every kind but
+HUMAN) is recorded and never answered, bounces on our VERP token update the customer's
+flag; route by the signed reply token; check authority; read the command; call one service;
+queue the answer; commit (``booking.services.inbound`` does the service call, the record and
+the answer in one transaction; its unique Message-ID is the dedupe, so a message seen before
+does nothing). The caller flags the message on the server only after this returns.
+
+Email authority (README "Security"). A reply changes something (CANCEL, EXTEND, PAY's link
+for one booking, and every later command) only when all hold:
+
+* it carries a genuine reply token (plus-address in To/Cc/Delivered-To/X-Original-To);
+* the token is bound to that booking and to its customer or a contact of its organization;
+* ``From`` is the token's customer or a contact of the booking's organization;
+* the operator's own receiving server did not record a DMARC failure for it
+  (``dmarc_failed``; read only when ``GUICHET_MAIL_AUTHSERV_ID`` is set).
+
+Mail without a token changes nothing, ever: there is no "the sender's only open booking"
+guess. STATUS and HELP (and PAY, answered like STATUS) may be answered without a token; any
+answer goes through the outbox to the *registered* address of the customer record, never to
+an address seen only in ``From``. A sender who may not act is refused and the booking's owner
+told; a sender we do not know gets nothing. Answers and notices are limited per recipient
+(``booking.services.inbound.ANSWERS_PER_HOUR``).
 """
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
+import hmac
+import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import authres
+
 from booking.actors import Actor
 from booking.context import Context
 from booking.errors import BookingError
-from booking.services import bookings, cancellations, checkouts, extensions
+from booking.rules.text import single_line
+from booking.services import cancellations, checkouts, extensions
 from booking.services import inbound as store
 from booking.services.inbound import Answer, Received, Route
 from booking.settings_store import secret_key
-from booking.views import BookingView, CustomerView
+from booking.views import BookingView
 from mail import classify as classifier
 from mail.commands import DATE_PAST, Command, Verb, read_command
 from mail.parse import ParsedMessage, parse_message
 from mail.quotes import fold, strip_reply
 from mail.settings import MailSettings
-from mail.tokens import TokenClaims, read_reply_token
+from mail.tokens import TokenClaims, address_digest, read_bounce_token, read_reply_token
+
+log = logging.getLogger(__name__)
+# Seconds a message may take to be parsed, classified and stripped in its thread. Real mail
+# takes milliseconds; past this it is recorded as unreadable (the thread cannot be stopped,
+# but the loop and the other messages go on).
+PARSE_BUDGET = 10.0
+# An Authentication-Results value longer than this is not read (one hop writes ~300 bytes).
+_MAX_AUTH_RESULT = 4096
+# "Both failed": SPF said the sending host may not send for the domain (softfail included:
+# a careful desk does not act on it), and no valid DKIM signature vouches for the message.
+_SPF_FAIL = frozenset({"fail", "softfail", "permerror"})
+_DKIM_FAIL = frozenset({"fail", "permerror", "none"})
 
 _TOKEN_SHAPE = re.compile(r"[a-z2-7]{20,56}")
 # Free-text reasons mapped to the core's reason codes; anything else is "other" + the text.
@@ -58,6 +93,26 @@ class Outcome:
     detail: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """What the worker thread read of one message."""
+
+    parsed: ParsedMessage
+    kind: classifier.Kind
+    stripped: str  # the newly written text of a human reply, "" for machine mail
+    forged: bool  # dmarc_failed(), see there
+    verdict: str  # bounces: "failed", "delivered" or "delayed"
+
+
+@dataclass(frozen=True, slots=True)
+class BounceTarget:
+    """Whom a bounce is about: the customer its VERP token names, and a test of whether the
+    token was made for a given address."""
+
+    customer_id: int
+    matches: Callable[[str], bool]
+
+
 async def process(
     ctx: Context,
     raw: bytes,
@@ -71,35 +126,175 @@ async def process(
     ``size`` is the server's RFC822.SIZE when only the headers were fetched; ``secret`` the
     reply-token key when the caller already has it (the runner reads it once per poll)."""
     size = len(raw) if size is None else size
-    parsed = parse_message(raw, max_bytes=settings.mail_max_bytes)
-    oversized = parsed.is_oversized or size > settings.mail_max_bytes
-    kind = classifier.classify(parsed, own_domains=(settings.domain,))
     secret = secret if secret is not None else (await secret_key(ctx)).encode()
-    claims, tampered = _claims(parsed, secret)
-    reference = claims.booking_ref if claims else None
+    try:
+        reading = await asyncio.wait_for(asyncio.to_thread(read, raw, settings), PARSE_BUDGET)
+    except Exception as exc:  # RecursionError, TimeoutError, a stdlib bug: never retry it
+        return await _unreadable(ctx, raw, size, exc)
+    parsed, kind = reading.parsed, reading.kind
+    oversized = parsed.is_oversized or size > settings.mail_max_bytes
     mail = Received(parsed.message_id, parsed.from_addr, size, _kind(kind, oversized))
-    if kind is classifier.Kind.BOUNCE:
-        failed = classifier.failed_recipients(parsed)
-        new = await store.record_bounce(ctx, mail=mail, failed=failed, reference=reference)
-        return _once(new, Outcome("ignored", f"bounce for {len(failed)} address(es)"))
+    if kind.value == "bounce":
+        target = await bounce_target(ctx, parsed, secret)
+        outcome = await store.record_bounce(
+            ctx, mail=mail, customer_id=target.customer_id if target else None,
+            address_matches=target.matches if target else _nothing, verdict=reading.verdict,
+        )  # fmt: skip
+        return Outcome("ignored", f"bounce: {outcome}") if outcome else Outcome("duplicate")
     if kind is not classifier.Kind.HUMAN:
         new = await store.record(ctx, mail=mail, outcome="not answered")
         return _once(new, Outcome("ignored", kind.value))
-    route = await store.route(ctx, sender_email=parsed.from_addr, reference=reference)
-    return await _human(ctx, settings, parsed, mail, route, oversized=oversized, tampered=tampered)
+    claims, tampered = _claims(parsed, secret)
+    route = await store.route(
+        ctx,
+        sender_email=parsed.from_addr,
+        reference=claims.booking_ref if claims else None,
+        token_customer_id=claims.customer_id if claims else None,
+    )
+    if reading.forged:
+        return await _forged(ctx, mail, route)
+    return await _human(ctx, settings, reading, mail, route, oversized=oversized, tampered=tampered)
+
+
+def read(raw: bytes, settings: MailSettings) -> Reading:
+    """Parse, classify and strip one message (runs in a worker thread: all the CPU work and
+    every pattern of the pipeline is here, off the event loop)."""
+    parsed = parse_message(raw, max_bytes=settings.mail_max_bytes)
+    kind = classifier.classify(parsed, own_domains=(settings.domain,))
+    human = kind is classifier.Kind.HUMAN
+    return Reading(
+        parsed=parsed,
+        kind=kind,
+        stripped=strip_reply(parsed.text) if human else "",
+        forged=human and dmarc_failed(parsed, settings.mail_authserv_id),
+        verdict="" if human else _verdict(parsed),
+    )
+
+
+def dmarc_failed(parsed: ParsedMessage, authserv_id: str) -> bool:
+    """Guard: the operator's receiving server (its ``authserv-id`` is the setting) says the
+    ``From`` domain failed DMARC, or that SPF and DKIM both failed.
+
+    Only Authentication-Results headers with exactly that authserv-id count: anyone can add
+    one with any verdict, and the server that receives for us adds its own above them. With
+    the setting empty no verdict is read at all (we cannot tell ours from a forged one), so
+    authority then rests on the token and the ``From`` check alone."""
+    wanted = authserv_id.strip().lower()
+    if not wanted:
+        return False
+    domain = parsed.from_addr.rpartition("@")[2]
+    for value in parsed.auth_results:
+        header = _auth_header(value)
+        if header is None or str(header.authserv_id).lower() != wanted:
+            continue
+        results = {str(r.method).lower(): r for r in header.results}
+        dmarc = results.get("dmarc")
+        if (
+            dmarc is not None
+            and str(dmarc.result).lower() == "fail"
+            and _about_domain(dmarc, domain)
+        ):
+            return True
+        spf, dkim = results.get("spf"), results.get("dkim")
+        if (
+            spf is not None
+            and dkim is not None
+            and _failed(spf, _SPF_FAIL)
+            and _failed(dkim, _DKIM_FAIL)
+        ):
+            return True
+    return False
+
+
+def _auth_header(value: str) -> Any:
+    if len(value) > _MAX_AUTH_RESULT:
+        return None
+    try:
+        return authres.AuthenticationResultsHeader.parse_value(value)
+    except Exception:  # authres raises its own SyntaxError and others on garbage
+        return None
+
+
+def _about_domain(result: Any, domain: str) -> bool:
+    """A dmarc result names the domain it checked (header.from); absent, it is the From's."""
+    named = [
+        str(p.value).lower()
+        for p in getattr(result, "properties", None) or ()
+        if str(p.type).lower() == "header" and str(p.name).lower() == "from"
+    ]
+    return not named or domain in named
+
+
+def _failed(result: Any, failing: frozenset[str]) -> bool:
+    return str(result.result).lower() in failing
+
+
+def _verdict(parsed: ParsedMessage) -> str:
+    """What a bounce reports: RFC 3464 reports say per recipient; every other bounce format
+    (no delivery-status part) is a failure."""
+    if parsed.delivery_status is None:
+        return "failed"
+    if classifier.failed_recipients(parsed):
+        return "failed"
+    if "action: delivered" in parsed.delivery_status.lower():
+        return "delivered"
+    return "delayed"
+
+
+async def bounce_target(ctx: Context, parsed: ParsedMessage, secret: bytes) -> BounceTarget | None:
+    """Guard: a bounce is about the customer named by the genuine VERP (bounce) token it came
+    back on, and nobody else; the addresses it names (X-Failed-Recipients, the DSN body) are
+    never used to find anyone."""
+    for candidate in parsed.reply_token_candidates:
+        claims = read_bounce_token(secret, candidate)
+        if claims is not None:
+            return BounceTarget(claims.customer_id, _digest_test(secret, claims.address_digest))
+    return None
+
+
+def _digest_test(secret: bytes, digest: bytes) -> Callable[[str], bool]:
+    return lambda address: hmac.compare_digest(address_digest(secret, address), digest)
+
+
+def _nothing(address: str) -> bool:
+    return False
+
+
+async def _unreadable(ctx: Context, raw: bytes, size: int, exc: BaseException) -> Outcome:
+    """Record a message we could not read, once, under a Message-ID made from its bytes."""
+    log.warning("inbound message unreadable (%s); recorded, not retried", type(exc).__name__)
+    message_id = f"sha256.{hashlib.sha256(raw).hexdigest()}@guichet.invalid"
+    mail = Received(message_id, "", size, "unreadable")
+    new = await store.record(ctx, mail=mail, outcome=f"unreadable: {type(exc).__name__}")
+    return _once(new, Outcome("ignored", "unreadable"))
+
+
+async def _forged(ctx: Context, mail: Received, route: Route) -> Outcome:
+    """DMARC failed: nothing acts, the sender gets nothing, the booking's owner is told."""
+    booking, owner = route.booking, route.owner
+    answers = []
+    if booking is not None and owner is not None:
+        payload = {"sender": mail.from_addr or "?", "in_reply_to": mail.message_id}
+        answers.append(Answer("mail_forged", owner.id, booking.id, payload))
+    new = await store.record(
+        ctx, mail=mail, booking_id=booking.id if booking else None,
+        customer_id=route.sender.id if route.sender else None, outcome="dmarc_fail",
+        answers=answers,
+    )  # fmt: skip
+    return _once(new, Outcome("answered" if answers else "ignored", "dmarc_fail"))
 
 
 async def _human(
     ctx: Context,
     settings: MailSettings,
-    parsed: ParsedMessage,
+    reading: Reading,
     mail: Received,
     route: Route,
     *,
     oversized: bool,
     tampered: bool,
 ) -> Outcome:
-    reply = _Reply(parsed, route.sender)
+    reply = _Reply(reading.parsed, route)
     if route.booking is not None and not route.allowed:
         return await _not_owner(ctx, mail, route, reply)
     if route.sender is None:
@@ -109,33 +304,36 @@ async def _human(
     if oversized:
         limit = _size(settings.mail_max_bytes)
         answers = reply.answer("mail_too_large", None, limit=limit)
-        new = await store.record(ctx, mail=mail, customer_id=route.sender.id, outcome="too large",
-                                 answers=answers)  # fmt: skip
-        return _once(new, Outcome("answered", "too large"))
+        return await _answer(ctx, mail, reply, None, "", answers, outcome="too large")
     if tampered:
         return await _refuse(ctx, mail, reply, None, "", "which_booking")
     today = ctx.clock.now().astimezone(_zone(ctx)).date()
-    command = read_command(strip_reply(parsed.text), today=today, default_tz=ctx.settings.timezone)
-    booking = route.booking or await _only_open_booking(ctx, route.sender)
-    return await _dispatch(ctx, mail, reply, route.sender, booking, command)
+    command = read_command(reading.stripped, today=today, default_tz=ctx.settings.timezone)
+    return await _dispatch(ctx, mail, reply, target_booking(route), command)
+
+
+def target_booking(route: Route) -> BookingView | None:
+    """Guard: the booking a command may act on is the one a genuine, bound token names,
+    never a guess from the sender's address (their only open booking, say)."""
+    return route.booking
 
 
 async def _dispatch(
     ctx: Context,
     mail: Received,
     reply: _Reply,
-    sender: CustomerView,
     booking: BookingView | None,
     command: Command,
 ) -> Outcome:
     verb = command.verb
     name = verb.value
-    if verb is Verb.STATUS:
-        return await _answer(ctx, mail, sender, None, name, reply.answer("mail_status", None))
+    if verb is Verb.STATUS or (verb is Verb.PAY and booking is None):
+        # The status lists every booking with its pay link, to the registered address.
+        return await _answer(ctx, mail, reply, None, name, reply.answer("mail_status", None))
     if verb is Verb.RENEW:
         return await _refuse(ctx, mail, reply, booking, name, "renew_unavailable")
     if verb in (Verb.HELP, Verb.UNKNOWN):
-        return await _answer(ctx, mail, sender, booking, name, reply.answer("mail_help", booking))
+        return await _answer(ctx, mail, reply, booking, name, reply.answer("mail_help", booking))
     if booking is None:
         return await _refuse(ctx, mail, reply, None, name, "which_booking")
     if verb is Verb.CANCEL and not command.reason:
@@ -143,17 +341,18 @@ async def _dispatch(
     if verb is Verb.EXTEND and command.date_error:
         code = "date_in_past" if command.date_error == DATE_PAST else "date_unreadable"
         return await _refuse(ctx, mail, reply, booking, name, code)
-    return await _act(ctx, mail, reply, sender, booking, command)
+    return await _act(ctx, mail, reply, booking, command)
 
 
 async def _act(
     ctx: Context,
     mail: Received,
     reply: _Reply,
-    sender: CustomerView,
     booking: BookingView,
     command: Command,
 ) -> Outcome:
+    sender = reply.sender
+    assert sender is not None
     actor = Actor.customer(sender.id, sender.name, "email")
     reference = booking.reference
     other = sender.id != booking.customer_id  # a contact acting on a colleague's booking
@@ -189,7 +388,7 @@ async def _act(
 
     acted = await store.act(
         ctx, mail=mail, booking_id=booking.id, customer_id=sender.id, command=command.verb.value,
-        action=action, answers=answers, refusal=refusal,
+        action=action, answers=answers, refusal=refusal, proven_customer_id=reply.proven,
     )  # fmt: skip
     if acted.duplicate:
         return Outcome("duplicate")
@@ -223,16 +422,20 @@ async def _not_owner(ctx: Context, mail: Received, route: Route, reply: _Reply) 
 async def _answer(
     ctx: Context,
     mail: Received,
-    sender: CustomerView,
+    reply: _Reply,
     booking: BookingView | None,
     command: str,
     answers: Sequence[Answer],
+    *,
+    outcome: str = "answered",
 ) -> Outcome:
+    sender = reply.sender
+    assert sender is not None
     new = await store.record(
         ctx, mail=mail, booking_id=booking.id if booking else None, customer_id=sender.id,
-        command=command, outcome="answered", answers=answers,
+        command=command, outcome=outcome, answers=answers, proven_customer_id=reply.proven,
     )  # fmt: skip
-    return _once(new, Outcome("answered", command))
+    return _once(new, Outcome("answered", command or outcome))
 
 
 async def _refuse(
@@ -248,21 +451,32 @@ async def _refuse(
     new = await store.record(
         ctx, mail=mail, booking_id=booking.id if booking else None, customer_id=sender.id,
         command=command, outcome=code, answers=reply.refusal(booking, code, {}),
+        proven_customer_id=reply.proven,
     )  # fmt: skip
     return _once(new, Outcome("answered", code))
 
 
 class _Reply:
-    """Answers to the sender, threaded under their message."""
+    """Answers to the sender's customer record (its registered address: the outbox sends to
+    ``customer.email``, never to the ``From`` of the message), threaded under their message.
 
-    def __init__(self, parsed: ParsedMessage, sender: CustomerView | None) -> None:
+    ``proven``: the sender's id when this is a genuine reply from the token's own customer,
+    which proves their address receives mail (it clears an undeliverable flag)."""
+
+    def __init__(self, parsed: ParsedMessage, route: Route) -> None:
         self.parsed = parsed
-        self.sender = sender
+        self.sender = route.sender
+        genuine = route.allowed and route.sender is not None
+        own = genuine and route.sender is not None and route.sender.id == route.token_customer_id
+        # Only a flagged record needs clearing: saves a write on every other reply.
+        proven = own and route.sender_undeliverable and route.sender is not None
+        self.proven = route.sender.id if proven and route.sender is not None else None
 
     def answer(self, kind: str, booking: BookingView | None, **payload: Any) -> list[Answer]:
         if self.sender is None:
             return []
-        payload |= {"in_reply_to": self.parsed.message_id, "subject": self.parsed.subject[:200]}
+        subject = single_line(self.parsed.subject, 200)
+        payload |= {"in_reply_to": self.parsed.message_id, "subject": subject}
         return [Answer(kind, self.sender.id, booking.id if booking else None, payload)]
 
     def refusal(
@@ -293,12 +507,6 @@ def _claims(parsed: ParsedMessage, secret: bytes) -> tuple[TokenClaims | None, b
             return claims, False
         tampered = tampered or bool(_TOKEN_SHAPE.fullmatch(candidate.lower()))
     return None, tampered
-
-
-async def _only_open_booking(ctx: Context, sender: CustomerView) -> BookingView | None:
-    """A new message (no token) may still act when the sender has exactly one open booking."""
-    found = [b for b in await bookings.my_bookings(ctx, customer_id=sender.id) if b.is_open]
-    return found[0] if len(found) == 1 else None
 
 
 def _size(limit: int) -> str:

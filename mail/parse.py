@@ -5,6 +5,15 @@ the stdlib ``email`` package still raises on some of it, so every extraction ste
 to an empty value instead of raising: a message we cannot read fully must still be recorded
 (deduplicated by Message-ID, classified, answered with help) rather than retried forever.
 
+The one exception: a message the stdlib cannot read at all (its address parser recursing
+without end on ``From: ((((…`` raises RecursionError) raises, and the caller records it once as
+"unreadable" (``mail.inbound``), so it is never retried.
+
+Hostile headers: before the parser or any pattern sees them, every header field is cut to
+``MAX_HEADER_FIELD`` bytes and the header section to ``MAX_HEADER_SECTION`` (``cap_headers``,
+plain byte scanning). No pattern here can backtrack super-linearly: ``_MSG_ID`` has one
+possible split per start, and the bare Message-ID form is checked with string methods.
+
 Size: an oversized message is *not* an exception.  ``parse_message`` returns it with
 ``is_oversized=True``, headers read and the body skipped, because the caller still needs its
 Message-ID to record it once and its sender to tell them it was too large (SPEC §11).
@@ -32,8 +41,14 @@ _T = TypeVar("_T")
 _TOKEN_HEADERS = ("to", "cc", "delivered-to", "x-original-to")
 _MAX_MESSAGE_ID = 255  # fits a VARCHAR(255) unique column on every database
 _MSG_ID = re.compile(r"<([^<>\s]+)>")
-_BARE_MSG_ID = re.compile(r"\A([^<>\s]+@[^<>\s]+)\Z")
-_HEADER_END = re.compile(rb"\r?\n\r?\n")
+_NOT_IN_BARE_ID = frozenset("<>")
+# RFC 5322 lines are at most 998 octets; a long References header folds over many lines.
+# Fields longer than this are cut (a Message-ID cut so reads as missing: a synthetic one).
+MAX_HEADER_FIELD = 16_384
+# Received/DKIM/ARC chains of real mail stay well under this.
+MAX_HEADER_SECTION = 131_072
+# Authentication-Results values kept for the DMARC check (one per hop, usually one or two).
+_MAX_AUTH_RESULTS = 10
 # Labels that mean windows-1252 in practice: Outlook writes ’ as 0x92 under a Latin-1 label
 # (the WHATWG encoding standard makes the same call).
 _CP1252_LABELS = frozenset({"iso-8859-1", "iso8859-1", "iso_8859-1", "latin1", "latin-1", "l1"})
@@ -55,6 +70,8 @@ class ParsedMessage:
     delivery_status: str | None  # the message/delivery-status part of a DSN, as text
     headers: tuple[tuple[str, str], ...]  # (lowercased name, value) for CLASSIFY_HEADERS
     is_oversized: bool
+    # Raw Authentication-Results values, in header order (the receiving server's is first).
+    auth_results: tuple[str, ...] = ()
 
     def header(self, name: str) -> str | None:
         """First value of a kept header, None when absent."""
@@ -63,11 +80,11 @@ class ParsedMessage:
 
 
 def parse_message(raw: bytes, *, max_bytes: int) -> ParsedMessage:
-    """Parse ``raw``; never raises on malformed input (see the module docstring)."""
+    """Parse ``raw``; raises only on a message the stdlib cannot read at all (see the module
+    docstring)."""
     oversized = len(raw) > max_bytes
-    msg = BytesParser(policy=policy.default).parsebytes(
-        _header_section(raw, max_bytes) if oversized else raw
-    )
+    capped = cap_headers(_header_section(raw, max_bytes) if oversized else raw)
+    msg = BytesParser(policy=policy.default).parsebytes(capped)
     from_name, from_addr = next(iter(_addresses(msg, "from")), ("", ""))
     kept = ((name, _optional_header(msg, name)) for name in CLASSIFY_HEADERS)
     return ParsedMessage(
@@ -85,7 +102,57 @@ def parse_message(raw: bytes, *, max_bytes: int) -> ParsedMessage:
         delivery_status=None if oversized else _safely(_delivery_status, msg, None),
         headers=tuple((name, value) for name, value in kept if value is not None),
         is_oversized=oversized,
+        auth_results=_auth_results(msg),
     )
+
+
+def cap_headers(raw: bytes) -> bytes:
+    """``raw`` with each header field cut to MAX_HEADER_FIELD bytes and the section to
+    MAX_HEADER_SECTION; the body is left as it is. Linear byte scanning only."""
+    end = _header_end(raw, len(raw))
+    header, body = raw[:end], raw[end:]
+    if len(header) <= MAX_HEADER_FIELD:
+        return raw  # no field can be too long: the common case costs one find()
+    kept: list[bytes] = []
+    total = 0
+    for field in _fields(header):
+        if len(field) > MAX_HEADER_FIELD:
+            field = field[:MAX_HEADER_FIELD].rstrip(b"\r\n") + b"\r\n"
+        total += len(field)
+        if total > MAX_HEADER_SECTION:
+            break  # the rest of the header section is dropped
+        kept.append(field)
+    return b"".join(kept) + (body if body else b"\r\n")
+
+
+def _fields(header: bytes) -> Iterator[bytes]:
+    """Each header field with its continuation lines; a field's bytes past MAX_HEADER_FIELD
+    are not even joined."""
+    field: list[bytes] = []
+    size = 0
+    for line in header.splitlines(keepends=True):
+        if field and line[:1] not in (b" ", b"\t"):
+            yield b"".join(field)
+            field, size = [], 0
+        if size <= MAX_HEADER_FIELD:
+            field.append(line)
+            size += len(line)
+    if field:
+        yield b"".join(field)
+
+
+def _header_end(raw: bytes, limit: int) -> int:
+    """The offset just past the blank line that ends the header section (or ``limit``)."""
+    found = [i for i in (raw.find(b"\n\n", 0, limit), raw.find(b"\n\r\n", 0, limit)) if i >= 0]
+    if not found:
+        return min(limit, len(raw))
+    start = min(found)
+    return start + (2 if raw[start : start + 2] == b"\n\n" else 3)
+
+
+def _auth_results(msg: Message) -> tuple[str, ...]:
+    values = [v for k, v in msg.raw_items() if k.lower() == "authentication-results"]
+    return tuple(_clean(str(v)) for v in values[:_MAX_AUTH_RESULTS])
 
 
 def _safely(extract: Callable[[EmailMessage], _T], msg: EmailMessage, default: _T) -> _T:
@@ -96,8 +163,7 @@ def _safely(extract: Callable[[EmailMessage], _T], msg: EmailMessage, default: _
 
 
 def _header_section(raw: bytes, max_bytes: int) -> bytes:
-    end = _HEADER_END.search(raw, 0, max_bytes)
-    return raw[: end.end()] if end else raw[:max_bytes]
+    return raw[: _header_end(raw, max_bytes)]
 
 
 def _unescape(text: str) -> str:
@@ -152,7 +218,17 @@ def _token_candidates(msg: Message) -> tuple[str, ...]:
 
 def _msg_ids(value: str) -> list[str]:
     # Some clients omit the angle brackets; a lone bare word is still an id.
-    return _MSG_ID.findall(value) or _BARE_MSG_ID.findall(value.strip())
+    return _MSG_ID.findall(value) or _bare_msg_id(value.strip())
+
+
+def _bare_msg_id(value: str) -> list[str]:
+    """``[value]`` when it reads as ``left@right`` with no space or angle bracket, else [].
+    String methods, not a pattern: ``\\A[^<>\\s]+@[^<>\\s]+\\Z`` is quadratic on a long
+    word without "@" (it retries every split)."""
+    local, at, domain = value.partition("@")
+    if not (at and local and domain) or _NOT_IN_BARE_ID & set(value):
+        return []
+    return [] if any(c.isspace() for c in value) else [value]
 
 
 def _message_id(msg: Message, raw: bytes) -> str:

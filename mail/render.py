@@ -38,6 +38,7 @@ ANSWER_KINDS = (
     "mail_extension_requested",
     "mail_done",
     "mail_not_owner",
+    "mail_forged",
     "mail_too_large",
 )
 

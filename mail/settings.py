@@ -40,6 +40,10 @@ class MailSettings(BaseSettings):
     public_url: str = "http://127.0.0.1:8000"
     # Without it, emails carry no Telegram link.
     bot_username: str = ""
+    # The authserv-id the operator's receiving server writes in Authentication-Results
+    # (e.g. "mx.venue.example"). Only those headers are read, for DMARC/SPF/DKIM verdicts;
+    # empty: no verdict is read (anyone can add such a header), see mail.inbound.dmarc_failed.
+    mail_authserv_id: str = ""
 
     @property
     def from_address(self) -> str:

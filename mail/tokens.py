@@ -14,6 +14,14 @@ Design constraints:
   impractical (each guess has to go through our mailbox).
 * There is no expiry: an old email about a booking stays answerable, and the service
   re-checks the booking's state anyway.
+
+Bounce tokens (VERP) are a second kind, in the *envelope sender* of every message we send,
+with or without a booking: ``desk+<bounce token>@venue.example``. A bounce comes back to that
+address, and the token says which customer the message went to *and at which address* (a
+48-bit digest of the normalized address). A bounce marks a customer undeliverable only on a
+genuine bounce token whose digest matches the customer's current address: a bounce naming
+other addresses, or one about an address the customer no longer has, marks nobody. They use
+their own MAC purpose, so a reply token is never a bounce token and vice versa.
 """
 
 from __future__ import annotations
@@ -34,6 +42,9 @@ _PURPOSE = b"guichet/mail/reply-token/v1\x00"
 # 56 base32 characters carry 35 bytes; keep 1 for the version and the MAC.
 _MAX_PAYLOAD = MAX_TOKEN_LENGTH * 5 // 8 - _MAC_BYTES - 1
 _B32_ALPHABET = frozenset("abcdefghijklmnopqrstuvwxyz234567")
+_BOUNCE_PURPOSE = b"guichet/mail/bounce-token/v1\x00"
+_BOUNCE_VERSION = 2  # also differs from _VERSION: a body of one kind never reads as the other
+_ADDRESS_DIGEST = 6  # 48 bits: telling one customer's old address from the new one
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +105,52 @@ def read_reply_token(secret: bytes, token: str) -> TokenClaims | None:
     return TokenClaims(booking_ref=booking_ref, customer_id=customer_id)
 
 
+@dataclass(frozen=True, slots=True)
+class BounceClaims:
+    """What a valid bounce token says: the customer a message went to, and a digest of the
+    address it was sent to (compare with ``address_digest`` of their current address)."""
+
+    customer_id: int
+    address_digest: bytes
+
+
+def address_digest(secret: bytes, address: str) -> bytes:
+    """A short keyed digest of the trimmed, lower-cased address (keyed: the token does not
+    tell a reader which address it was, and nobody can precompute one)."""
+    normalized = address.strip().lower().encode("utf-8")
+    return hmac.new(secret, _BOUNCE_PURPOSE + b"address\x00" + normalized, hashlib.sha256).digest()[
+        :_ADDRESS_DIGEST
+    ]
+
+
+def make_bounce_token(secret: bytes, customer_id: int, address: str) -> str:
+    """A token for the envelope sender of a message to ``address`` (customer ``customer_id``).
+    At most 42 characters (a 63-bit id): ``desk+<token>`` fits the 64-octet local part."""
+    if not secret:
+        raise ValueError("bounce token secret must not be empty")
+    if customer_id < 0:
+        raise ValueError("customer_id must not be negative")
+    body = bytes([_BOUNCE_VERSION]) + _encode_varint(customer_id) + address_digest(secret, address)
+    return _b32encode(body + _bounce_mac(secret, body))
+
+
+def read_bounce_token(secret: bytes, token: str) -> BounceClaims | None:
+    """The claims of a genuine bounce token, None for anything else (a reply token too)."""
+    token = token.strip().lower()
+    raw = _b32decode(token)
+    if raw is None or _b32encode(raw) != token or not secret:
+        return None
+    if len(raw) < 1 + 1 + _ADDRESS_DIGEST + _MAC_BYTES:
+        return None
+    body, mac = raw[:-_MAC_BYTES], raw[-_MAC_BYTES:]
+    if not hmac.compare_digest(mac, _bounce_mac(secret, body)) or body[0] != _BOUNCE_VERSION:
+        return None
+    decoded = _decode_varint(body, 1)
+    if decoded is None or len(body) - decoded[1] != _ADDRESS_DIGEST:
+        return None
+    return BounceClaims(customer_id=decoded[0], address_digest=body[decoded[1] :])
+
+
 def reply_address(mailbox: str, token: str) -> str:
     """Turn ``desk@venue.example`` into ``desk+<token>@venue.example``.
 
@@ -115,6 +172,10 @@ def reply_address(mailbox: str, token: str) -> str:
 
 def _mac(secret: bytes, body: bytes) -> bytes:
     return hmac.new(secret, _PURPOSE + body, hashlib.sha256).digest()[:_MAC_BYTES]
+
+
+def _bounce_mac(secret: bytes, body: bytes) -> bytes:
+    return hmac.new(secret, _BOUNCE_PURPOSE + body, hashlib.sha256).digest()[:_MAC_BYTES]
 
 
 def _b32encode(data: bytes) -> str:

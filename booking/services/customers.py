@@ -1,4 +1,9 @@
-"""Customers: find or create by normalized email, link Telegram, organization contacts."""
+"""Customers: find or create by normalized email, link Telegram, organization contacts.
+
+Names (of customers and organizations), companies and phones are cleaned where they come in
+(``booking.rules.text.single_line``): a newline or other control character in a name would
+break the headers of every email sent to that person.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +17,7 @@ from booking.actors import Actor
 from booking.context import Context
 from booking.errors import BookingError
 from booking.rules.formatting import pick_locale
+from booking.rules.text import single_line
 from booking.tables.customers import Customer, Organization
 from booking.views import CustomerView
 
@@ -51,12 +57,12 @@ async def find_or_create_customer(
         if found is not None:
             return CustomerView.of(found), False
         customer = Customer(
-            name=name.strip() or key.split("@")[0],
+            name=single_line(name) or single_line(key.split("@")[0]),
             email=email.strip(),
             email_key=key,
             language=pick_locale(language),
-            phone=phone,
-            company=company,
+            phone=single_line(phone, 40),
+            company=single_line(company),
             customer_type=customer_type,
             organization_id=organization_id,
             created_at=ctx.clock.now(),
@@ -132,11 +138,12 @@ async def set_language(
 
 
 async def create_organization(ctx: Context, *, actor: Actor, name: str, kind: str = "b2b") -> int:
-    if kind not in ("b2b", "group") or not name.strip():
+    name = single_line(name)
+    if kind not in ("b2b", "group") or not name:
         raise BookingError("bad_value", field="organization")
 
     async def work(session: AsyncSession) -> int:
-        org = Organization(name=name.strip(), kind=kind)
+        org = Organization(name=name, kind=kind)
         session.add(org)
         await session.flush()
         return org.id or 0

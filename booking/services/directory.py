@@ -1,7 +1,11 @@
-"""Customers and organizations as the console looks them up: search, detail, contacts."""
+"""Customers and organizations as the console looks them up: search, detail, contacts.
+
+Names are stored cleaned (``booking.services.customers``), so a name looked up here is
+cleaned the same way (``single_line``) before it is compared."""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -11,6 +15,8 @@ from sqlmodel import col
 
 from booking.context import Context
 from booking.errors import BookingError
+from booking.rules.text import single_line
+from booking.services.inbound import LatestBounce, latest_bounce
 from booking.services.listing import AnySelect, Page, bounds, ilike, paged, prefix_range
 from booking.services.search import BookingRow, row_columns, to_row
 from booking.tables.bookings import Booking
@@ -42,6 +48,7 @@ class CustomerDetail:
     telegram_unreachable: bool
     email_undeliverable: bool
     bookings: tuple[BookingRow, ...]  # the most recent first
+    last_bounce: LatestBounce | None = None  # the latest bounce on our VERP token
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +133,9 @@ async def customer_detail(ctx: Context, *, customer_id: int) -> CustomerDetail:
             bookings=tuple(to_row(r) for r in bookings),
         )
 
-    return await ctx.db.read(work)
+    detail = await ctx.db.read(work)
+    bounce = await latest_bounce(ctx, customer_id=customer_id)
+    return dataclasses.replace(detail, last_bounce=bounce) if bounce else detail
 
 
 async def search_organizations(
@@ -181,7 +190,7 @@ async def organization_detail(ctx: Context, *, organization_id: int) -> Organiza
 
 async def organization_named(ctx: Context, *, name: str) -> int | None:
     async def work(session: AsyncSession) -> int | None:
-        query = select(col(Organization.id)).where(col(Organization.name) == name.strip())
+        query = select(col(Organization.id)).where(col(Organization.name) == single_line(name))
         return (await session.execute(query)).scalar_one_or_none()
 
     return await ctx.db.read(work)

@@ -9,6 +9,21 @@ To run a service inside that transaction without duplicating its rules, the serv
 a context whose database joins the caller's session (``_Joined``). Only services that do not
 recover from a database error themselves may be joined (cancel, request_extension, the reads);
 ``record_payment`` may not, and the email channel never pays: it sends a pay link.
+
+Authority (README "Security"): ``route`` finds the booking only through a genuine reply token
+*bound* to it (``token_binds``: the token's customer is the booking's customer or a contact
+of its organization), and allows the sender only when their ``From`` is that customer or a
+contact of the booking's organization (``may_act``). Without such a token there is no
+booking, so nothing can change.
+
+Answers are limited per recipient: at most ``ANSWERS_PER_HOUR`` emails (answers and owner
+notices together) per customer in any hour (``within_answer_limit``); beyond it the message
+is recorded and the answer dropped, so forged mail cannot turn the desk into a mail bomb.
+
+Bounces (``record_bounce``): only the customer named by the VERP token of the bounced message
+is considered, and only when the token's address digest matches their *current* address.
+A failure marks them undeliverable; a positive delivery report or a genuine reply from that
+address (``clear_undeliverable``) clears the flag.
 """
 
 from __future__ import annotations
@@ -17,9 +32,10 @@ import dataclasses
 import hashlib
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -30,9 +46,8 @@ from booking.db import Database
 from booking.errors import BookingError
 from booking.rules import states
 from booking.rules.references import normalize_reference
-from booking.services.common import check_owner
 from booking.services.customers import email_key
-from booking.sql import insert_ignoring_duplicates
+from booking.sql import insert_ignoring_duplicates, skip_locked
 from booking.tables.bookings import Booking
 from booking.tables.channels import InboundMail
 from booking.tables.customers import Customer
@@ -43,6 +58,14 @@ MAIL_ACTOR = Actor.system("email")
 KINDS = (
     "human", "auto_reply", "bounce", "list", "report", "challenge", "too_large", "unreadable",
 )  # fmt: skip
+# Emails to one customer because of inbound mail, per rolling hour. A person exchanging with
+# the desk rarely needs more than a few; a forger gets five at most into the victim's inbox.
+ANSWERS_PER_HOUR = 5
+ANSWER_WINDOW = timedelta(hours=1)
+# Notices to a booking's owner about mail from others (the rest are answers to the sender).
+OWNER_NOTICES = frozenset({"mail_not_owner", "mail_forged"})
+# What record_bounce decided, stored as the record's outcome (the console shows it).
+BOUNCE_OUTCOMES = ("undeliverable", "delivered", "delayed", "stale_address", "no_token")
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,13 +90,24 @@ class Answer:
 
 @dataclass(frozen=True, slots=True)
 class Route:
-    """Who wrote and about which booking; ``allowed`` when the sender owns it or is a contact
-    of its organization (house rule 11: the token is a reference, never an authority)."""
+    """Who wrote and about which booking. ``booking`` is set only for a genuine token bound to
+    it; ``allowed`` when the sender is the token's customer or a contact of the booking's
+    organization (house rule 11: the token is a reference, never an authority alone)."""
 
     sender: CustomerView | None
     booking: BookingView | None
     owner: CustomerView | None
     allowed: bool
+    token_customer_id: int | None = None
+    sender_undeliverable: bool = False  # the sender's record is flagged (a reply clears it)
+
+
+@dataclass(frozen=True, slots=True)
+class LatestBounce:
+    """The most recent bounce recorded for a customer (console customer page)."""
+
+    received_at: datetime
+    outcome: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,35 +126,56 @@ async def seen(ctx: Context, *, message_id: str) -> bool:
     return await ctx.db.read(work)
 
 
-async def route(ctx: Context, *, sender_email: str, reference: str | None) -> Route:
-    """The sender's customer record (by normalized email) and the booking ``reference`` names."""
+async def route(
+    ctx: Context,
+    *,
+    sender_email: str,
+    reference: str | None,
+    token_customer_id: int | None = None,
+) -> Route:
+    """The sender's customer record (by normalized email) and the booking a genuine reply
+    token names (``reference`` and ``token_customer_id`` from its claims); no booking when
+    the token is missing or not bound to it."""
 
     async def work(session: AsyncSession) -> Route:
         sender = await _customer_by_email(session, sender_email)
+        sender_view = CustomerView.of(sender) if sender else None
         ref = normalize_reference(reference) if reference else None
-        booking = None
-        if ref is not None:
-            query = select(Booking).where(col(Booking.reference) == ref)
-            booking = (await session.execute(query)).scalar_one_or_none()
-        if booking is None:
-            return Route(CustomerView.of(sender) if sender else None, None, None, False)
+        flagged = sender is not None and sender.email_undeliverable
+        if ref is None or token_customer_id is None:
+            return Route(sender_view, None, None, False, sender_undeliverable=flagged)
+        query = select(Booking).where(col(Booking.reference) == ref)
+        booking = (await session.execute(query)).scalar_one_or_none()
+        holder = await session.get(Customer, token_customer_id)
+        if booking is None or holder is None or not token_binds(booking, holder):
+            return Route(sender_view, None, None, False, sender_undeliverable=flagged)
         owner = await session.get(Customer, booking.customer_id)
-        allowed = False
-        if sender is not None and sender.id is not None:
-            try:
-                actor = Actor.customer(sender.id, sender.name, "email")
-                await check_owner(session, booking, actor)
-                allowed = True
-            except BookingError:
-                allowed = False
         return Route(
-            CustomerView.of(sender) if sender else None,
+            sender_view,
             await load_booking(session, booking),
             CustomerView.of(owner) if owner else None,
-            allowed,
+            sender is not None and may_act(sender, booking, holder),
+            token_customer_id,
+            flagged,
         )
 
     return await ctx.db.read(work)
+
+
+def token_binds(booking: Booking, holder: Customer) -> bool:
+    """Guard: the token's customer is the booking's customer, or a contact of its
+    organization (a token mailed to them about it). A token for another booking's customer
+    does not open this one."""
+    if holder.id == booking.customer_id:
+        return True
+    return booking.organization_id is not None and holder.organization_id == booking.organization_id
+
+
+def may_act(sender: Customer, booking: Booking, holder: Customer) -> bool:
+    """Guard: ``From`` is the token's customer, or a contact of the booking's organization."""
+    if sender.id == holder.id:
+        return True
+    return booking.organization_id is not None and sender.organization_id == booking.organization_id
 
 
 async def record(
@@ -132,14 +187,18 @@ async def record(
     command: str = "",
     outcome: str = "",
     answers: Sequence[Answer] = (),
+    proven_customer_id: int | None = None,
 ) -> bool:
     """Record a message that changes nothing (help, refusal, auto-reply…) with its answers.
-    Returns False when it was already recorded: then nothing is queued again."""
+    Returns False when it was already recorded: then nothing is queued again.
+    ``proven_customer_id``: a customer whose address this genuine reply proves working."""
 
     async def work(session: AsyncSession) -> bool:
-        if not await _claim(session, ctx, mail, booking_id, customer_id, command, outcome):
+        kept = await _limited(session, ctx, answers)
+        if not await _claim(session, ctx, mail, booking_id, customer_id, command, outcome, kept):
             return False
-        await _queue(session, ctx, mail, answers)
+        await _queue(session, ctx, mail, kept)
+        await clear_undeliverable(session, proven_customer_id)
         return True
 
     return await ctx.db.write(work)
@@ -155,17 +214,25 @@ async def act(
     action: Callable[[Context], Awaitable[T]],
     answers: Callable[[T], Sequence[Answer]],
     refusal: Callable[[BookingError], Sequence[Answer]],
+    proven_customer_id: int | None = None,
 ) -> Acted:
     """Run ``action`` (one service call, given a context that joins this transaction), record
     the message and queue ``answers(result)``, all in one commit. A BookingError rolls the
     attempt back; the message is then recorded with ``refusal(error)`` as its answers."""
 
     async def work(session: AsyncSession) -> Acted:
-        if not await _claim(session, ctx, mail, booking_id, customer_id, command, "done"):
+        # An acting message counts as one email to the sender whether or not the channel
+        # answers it (the service's own notice, "booking cancelled", goes to them as well).
+        allowed = await within_answer_limit(session, customer_id, ctx.clock.now())
+        counted = [Answer("mail_done", customer_id)] if allowed else []
+        if not await _claim(session, ctx, mail, booking_id, customer_id, command, "done", counted):
             return Acted(duplicate=True)
         joined = dataclasses.replace(ctx, db=_Joined(ctx.db, session))
         result = await action(joined)
-        await _queue(session, ctx, mail, answers(result))
+        # Answers to an acting message all go to its sender, within the limit checked above.
+        kept = [a for a in answers(result) if allowed and a.customer_id == customer_id]
+        await _queue(session, ctx, mail, kept)
+        await clear_undeliverable(session, proven_customer_id)
         return Acted(duplicate=False)
 
     try:
@@ -179,55 +246,120 @@ async def act(
             command=command,
             outcome=error.code,
             answers=refusal(error),
+            proven_customer_id=proven_customer_id,
         )
         return Acted(duplicate=not new, error=error)
 
 
 async def record_bounce(
-    ctx: Context, *, mail: Received, failed: Sequence[str], reference: str | None
-) -> bool:
-    """A delivery failure: mark the addresses undeliverable (notices fall back to Telegram
-    when linked) and say so in the history of the booking it was about, or of the customers'
-    open bookings when the bounce names none."""
-    keys = sorted({k for k in (_key(a) for a in failed) if k})
+    ctx: Context,
+    *,
+    mail: Received,
+    customer_id: int | None,
+    address_matches: Callable[[str], bool],
+    verdict: str,
+) -> str | None:
+    """A delivery report that came back on the VERP token of a message to ``customer_id``.
 
-    async def work(session: AsyncSession) -> bool:
-        if not await _claim(session, ctx, mail, None, None, "", f"{len(keys)} address(es)"):
-            return False
-        if not keys:
-            return True
-        customers = list(
-            (await session.execute(select(Customer).where(col(Customer.email_key).in_(keys))))
-            .scalars()
-            .all()
-        )
-        ids = [c.id for c in customers if c.id is not None]
-        if not ids:
-            return True
-        await session.execute(
-            update(Customer).where(col(Customer.id).in_(ids)).values(email_undeliverable=True)
-        )
-        query = select(Booking).where(col(Booking.customer_id).in_(ids))
-        ref = normalize_reference(reference) if reference else None
-        query = (
-            query.where(col(Booking.reference) == ref)
-            if ref
-            else query.where(col(Booking.status).in_(states.OPEN)).limit(50)
-        )
-        emails = {c.id: c.email or "" for c in customers}
-        now = ctx.clock.now()
-        for booking in (await session.execute(query)).scalars():
-            history.record(
-                session,
-                booking_id=booking.id or 0,
-                actor=MAIL_ACTOR,
-                at=now,
-                action="email_bounced",
-                address=emails.get(booking.customer_id, ""),
-            )
-        return True
+    ``address_matches(email)`` says whether the token was made for that address (it holds a
+    keyed digest of it); ``verdict`` is "failed", "delivered" or "delayed". A failure marks the
+    customer undeliverable (notices then fall back to Telegram when linked) and says so in
+    the history of their open bookings; "delivered" clears the flag. A bounce without a valid
+    token (``customer_id`` None) or about an address the customer no longer has changes
+    nobody. Returns the outcome recorded, None when the message was seen before."""
+
+    async def work(session: AsyncSession) -> str | None:
+        customer = await session.get(Customer, customer_id) if customer_id is not None else None
+        outcome = _bounce_outcome(customer, address_matches, verdict)
+        known = customer.id if customer is not None else None
+        if not await _claim(session, ctx, mail, None, known, "", outcome):
+            return None
+        if customer is None or outcome not in ("undeliverable", "delivered"):
+            return outcome
+        customer.email_undeliverable = outcome == "undeliverable"
+        if outcome == "undeliverable":
+            await _bounced_history(session, ctx, customer)
+        return outcome
 
     return await ctx.db.write(work)
+
+
+def _bounce_outcome(
+    customer: Customer | None, address_matches: Callable[[str], bool], verdict: str
+) -> str:
+    if customer is None:
+        return "no_token"
+    if not customer.email or not address_matches(customer.email):
+        return "stale_address"
+    return {"failed": "undeliverable", "delivered": "delivered"}.get(verdict, "delayed")
+
+
+async def _bounced_history(session: AsyncSession, ctx: Context, customer: Customer) -> None:
+    query = (
+        select(Booking)
+        .where(col(Booking.customer_id) == customer.id, col(Booking.status).in_(states.OPEN))
+        .limit(50)
+    )
+    now = ctx.clock.now()
+    for booking in (await session.execute(query)).scalars():
+        history.record(
+            session,
+            booking_id=booking.id or 0,
+            actor=MAIL_ACTOR,
+            at=now,
+            action="email_bounced",
+            address=customer.email or "",
+        )
+
+
+async def clear_undeliverable(session: AsyncSession, customer_id: int | None) -> None:
+    """A genuine reply from the customer's own address proves it receives mail again."""
+    if customer_id is None:
+        return
+    await session.execute(
+        update(Customer)
+        .where(col(Customer.id) == customer_id, col(Customer.email_undeliverable))
+        .values(email_undeliverable=False)
+    )
+
+
+async def latest_bounce(ctx: Context, *, customer_id: int) -> LatestBounce | None:
+    """The last bounce recorded for the customer (VERP token), for the console."""
+
+    async def work(session: AsyncSession) -> LatestBounce | None:
+        query = (
+            select(col(InboundMail.received_at), col(InboundMail.outcome))
+            .where(col(InboundMail.customer_id) == customer_id, col(InboundMail.kind) == "bounce")
+            .order_by(col(InboundMail.received_at).desc(), col(InboundMail.id).desc())
+            .limit(1)
+        )
+        found = (await session.execute(query)).first()
+        return LatestBounce(found[0], found[1]) if found else None
+
+    return await ctx.db.read(work)
+
+
+async def within_answer_limit(session: AsyncSession, customer_id: int, now: datetime) -> bool:
+    """Guard: fewer than ANSWERS_PER_HOUR emails went to this customer because of inbound
+    mail in the last hour. The customer row is locked first (PostgreSQL; SQLite's write
+    transactions are serialized anyway), so concurrent workers cannot both take the last
+    place."""
+    if skip_locked(session):  # PostgreSQL; on SQLite the statement would be a no-op
+        lock = select(col(Customer.id)).where(col(Customer.id) == customer_id).with_for_update()
+        await session.execute(lock)
+    query = select(func.count()).where(
+        or_(
+            col(InboundMail.answered_id) == customer_id, col(InboundMail.notified_id) == customer_id
+        ),
+        col(InboundMail.received_at) > now - ANSWER_WINDOW,
+    )
+    return int((await session.execute(query)).scalar_one()) < ANSWERS_PER_HOUR
+
+
+async def _limited(session: AsyncSession, ctx: Context, answers: Sequence[Answer]) -> list[Answer]:
+    """The answers whose recipient is still within the hourly limit."""
+    now = ctx.clock.now()
+    return [a for a in answers if await within_answer_limit(session, a.customer_id, now)]
 
 
 def _key(address: str) -> str | None:
@@ -253,9 +385,11 @@ async def _claim(
     customer_id: int | None,
     command: str,
     outcome: str,
+    answers: Sequence[Answer] = (),
 ) -> bool:
     """Insert the record; False when the Message-ID is already there. On PostgreSQL a second
     worker's insert waits for the first one's commit, then finds the row: one acts."""
+    answered, notified = _recipients(answers)
     table: Any = InboundMail.__table__  # type: ignore[attr-defined]  # SQLModel stubs lack it
     row = {
         "message_id": mail.message_id[:500],
@@ -267,8 +401,17 @@ async def _claim(
         "command": command[:20],
         "outcome": outcome[:200],
         "size": mail.size,
+        "answered_id": answered,
+        "notified_id": notified,
     }
     return await insert_ignoring_duplicates(session, table, [row], key="message_id") == 1
+
+
+def _recipients(answers: Sequence[Answer]) -> tuple[int | None, int | None]:
+    """(who got the answer, which owner got a notice) of one message's answers."""
+    answered = next((a.customer_id for a in answers if a.kind not in OWNER_NOTICES), None)
+    notified = next((a.customer_id for a in answers if a.kind in OWNER_NOTICES), None)
+    return answered, notified
 
 
 async def _queue(

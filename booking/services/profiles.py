@@ -2,7 +2,8 @@
 
 Complements ``customers`` and ``linking``: those find, create and link; this resolves the
 customer once per bot update (a read in the common case; with the conversation, one read for
-both) and fills in the name and email of a customer who started in Telegram without one.
+both) and fills in the name of a customer who started in Telegram (their email comes only
+with proof, through ``linking``).
 """
 
 from __future__ import annotations
@@ -12,14 +13,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from booking.actors import Actor
 from booking.context import Context
 from booking.errors import BookingError
-from booking.services.customers import email_key
+from booking.rules.text import single_line
 from booking.tables.channels import Conversation
 from booking.tables.customers import Customer
 from booking.views import CustomerView
@@ -90,19 +90,15 @@ async def chat_start(
     return await ctx.db.read(work)
 
 
-async def set_contact(
-    ctx: Context, *, actor: Actor, customer_id: int, name: str, email: str
-) -> CustomerView:
-    """Give a customer who has no email yet a name and an email.
+async def set_name(ctx: Context, *, actor: Actor, customer_id: int, name: str) -> CustomerView:
+    """The name a customer who started in Telegram puts on their bookings.
 
-    An address that belongs to another customer is refused with ``email_taken``: proving it
-    is theirs goes through ``linking.send_link_code``. A customer who already has an email
-    keeps it (``bad_value``); changing it is not a self-service action.
+    There is no way here to give an email: an address typed in the bot is only a claim until
+    the code mailed to it comes back (``linking.send_link_code`` / ``confirm_link_code``).
     """
     if actor.kind == "customer" and actor.id != customer_id:
         raise BookingError("not_owner")
-    key = email_key(email)
-    name = name.strip()[:200]
+    name = single_line(name)
     if not name:
         raise BookingError("bad_value", field="name")
 
@@ -110,20 +106,7 @@ async def set_contact(
         customer = await session.get(Customer, customer_id)
         if customer is None:
             raise BookingError("unknown_customer")
-        if customer.email_key == key:
-            customer.name = name
-            return CustomerView.of(customer)
-        if customer.email_key is not None:
-            raise BookingError("bad_value", field="email")
-        other = await session.execute(
-            select(col(Customer.id)).where(col(Customer.email_key) == key)
-        )
-        if other.first() is not None:
-            raise BookingError("email_taken")
-        customer.name, customer.email, customer.email_key = name, email.strip(), key
+        customer.name = name
         return CustomerView.of(customer)
 
-    try:
-        return await ctx.db.write(work)
-    except IntegrityError:  # the same address given at the same moment by someone else
-        raise BookingError("email_taken") from None
+    return await ctx.db.write(work)

@@ -1,6 +1,15 @@
 """SQLModel tables by area. Importing this package registers every table on the metadata."""
 
-from booking.tables import bookings, catalog, channels, customers, outbox, staff
+from booking.tables import bookings, catalog, channels, customers, identity, outbox, staff
 from booking.tables.base import metadata
 
-__all__ = ["bookings", "catalog", "channels", "customers", "metadata", "outbox", "staff"]
+__all__ = [
+    "bookings",
+    "catalog",
+    "channels",
+    "customers",
+    "identity",
+    "metadata",
+    "outbox",
+    "staff",
+]

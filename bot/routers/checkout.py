@@ -23,7 +23,15 @@ from booking.services.holds import Line
 from booking.views import BookingView, CustomerView
 from bot import cards, keyboards, paying
 from bot.callbacks import WizardCb, pressed
-from bot.common import actor, changed, chat_id_of, ensure_customer, full_name, show
+from bot.common import (
+    actor,
+    changed,
+    chat_id_of,
+    ensure_customer,
+    forget_moved,
+    full_name,
+    show,
+)
 from bot.formatting import when
 from bot.i18n import _, current_locale
 from bot.listings import Listings
@@ -116,59 +124,36 @@ async def typed_email(
     message: Message,
     state: FSMContext,
     ctx: Context,
-    listings: Listings,
     customer: CustomerView | None,
-    settings: BotSettings,
-    bot: Bot,
     known: KnownCustomers | None,
 ) -> None:
+    """The address is only a claim until its code comes back (SPEC §12): a code goes to it,
+    with the same words whether it is a customer's or not, and the booking goes on with the
+    code. Until then nothing booked for that address elsewhere is attached to this chat."""
     assert message.text is not None and message.from_user is not None
     data = await state.get_data()
     email = message.text.strip()
     who = await ensure_customer(ctx, customer, message.from_user, message.chat.id, known)
+    name = str(data.get("name") or who.name)
     try:
-        who = await profiles.set_contact(
-            ctx,
-            actor=actor(who),
-            customer_id=who.id,
-            name=str(data.get("name") or who.name),
-            email=email,
-        )
-        changed(known, message.from_user)
-    except BookingError as error:
-        if error.code != "email_taken":
-            await message.answer(error_text(error, current_locale()))
-            return
-        await _send_code(message, state, ctx, email, data)
-        return
-    await place(
-        message, state, listings, who, settings, bot, Wizard.email, buy=data.get("then") == "buy"
-    )
-
-
-async def _send_code(
-    message: Message, state: FSMContext, ctx: Context, email: str, data: dict[str, Any]
-) -> None:
-    """The address is already a customer's (bookings by email or at the box office): prove it
-    with the mailed code, and the bookings join this chat."""
-    assert message.from_user is not None
-    try:
+        await profiles.set_name(ctx, actor=actor(who), customer_id=who.id, name=name)
         await linking.send_link_code(
             ctx,
             email=email,
             telegram_user_id=message.from_user.id,
             chat_id=message.chat.id,
-            name=str(data.get("name", "")),
+            name=name,
             language=current_locale(),
         )
     except BookingError as error:
         await message.answer(error_text(error, current_locale()))
         return
+    changed(known, message.from_user)
     await save(state, Wizard.code, {**data, "email": email})
     await message.answer(
         _(
-            "{email} is already known to us. I sent a 6-digit code there: type "
-            "it here and I will go on with your booking.",
+            "I sent a 6-digit code to {email}. Type it here and I will go on with your "
+            "booking (it is valid for 15 minutes).",
             email=email,
         )
     )
@@ -187,7 +172,7 @@ async def typed_code(
     assert message.text is not None and message.from_user is not None
     data = await state.get_data()
     try:
-        who = await linking.confirm_link_code(
+        linked = await linking.confirm_link_code(
             ctx,
             telegram_user_id=message.from_user.id,
             chat_id=message.chat.id,
@@ -201,8 +186,17 @@ async def typed_code(
         )
         return
     changed(known, message.from_user)
+    forget_moved(known, linked)
+    assert linked.customer is not None
     await place(
-        message, state, listings, who, settings, bot, Wizard.code, buy=data.get("then") == "buy"
+        message,
+        state,
+        listings,
+        linked.customer,
+        settings,
+        bot,
+        Wizard.code,
+        buy=data.get("then") == "buy",
     )
 
 

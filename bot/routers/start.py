@@ -14,7 +14,7 @@ from booking.services import bookings, linking
 from booking.views import CustomerView
 from bot import cards, keyboards
 from bot.callbacks import MenuCb, pressed
-from bot.common import changed, full_name, show
+from bot.common import changed, forget_moved, full_name, show
 from bot.i18n import _, current_locale
 from bot.middlewares import KnownCustomers
 from bot.routers import Handlers
@@ -35,11 +35,13 @@ async def start_with_link(
     await finish(state)
     assert message.from_user is not None
     try:
-        customer = await linking.link_by_payload(
+        linked = await linking.link_by_payload(
             ctx,
             payload=command.args or "",
             telegram_user_id=message.from_user.id,
             chat_id=message.chat.id,
+            name=full_name(message.from_user),
+            language=current_locale(),
         )
     except BookingError as error:
         await message.answer(
@@ -47,7 +49,17 @@ async def start_with_link(
         )
         return
     changed(known, message.from_user)
-    await _linked(message, ctx, customer)
+    if linked.customer is None:  # linked to another Telegram account: the mailed code moves it
+        await save(state, Linking.code, {})
+        await message.answer(
+            _(
+                "These bookings are linked to another Telegram account. To move them to this "
+                "chat, type the 6-digit code I have just sent to their email address (it is "
+                "valid for 15 minutes). The other account will be told."
+            )
+        )
+        return
+    await _linked(message, ctx, linked, known)
 
 
 @router.message(CommandStart())
@@ -81,7 +93,9 @@ async def ask_email_command(message: Message, state: FSMContext) -> None:
 
 
 @router.message(Linking.email, TEXT)
-async def send_code(message: Message, state: FSMContext, ctx: Context) -> None:
+async def send_code(
+    message: Message, state: FSMContext, ctx: Context, known: KnownCustomers | None
+) -> None:
     assert message.from_user is not None and message.text is not None
     email = message.text.strip()
     try:
@@ -94,10 +108,12 @@ async def send_code(message: Message, state: FSMContext, ctx: Context) -> None:
             language=current_locale(),
         )
     except BookingError as error:
-        if error.code == "too_many_codes":
+        if error.code in ("too_many_codes", "already_linked"):
             await finish(state)
         await message.answer(error_text(error, current_locale()))
         return
+    changed(known, message.from_user)  # a first contact may have made the chat's record
+    # The same words, and a code, whether the address is a customer's or not (SPEC §12).
     await save(state, Linking.code, {"email": email})
     await message.answer(
         _(
@@ -114,22 +130,31 @@ async def check_code(
 ) -> None:
     assert message.from_user is not None and message.text is not None
     try:
-        customer = await linking.confirm_link_code(
+        linked = await linking.confirm_link_code(
             ctx,
             telegram_user_id=message.from_user.id,
             chat_id=message.chat.id,
             code=message.text.strip(),
         )
     except BookingError as error:
+        if error.code != "link_code_invalid":  # already_linked, telegram_taken: final
+            await finish(state)
+            await message.answer(error_text(error, current_locale()))
+            return
         hint = _("Type the code again, or /start to ask for a new one.")
         await message.answer(f"{error_text(error, current_locale())}\n{hint}")
         return
     changed(known, message.from_user)
     await finish(state)
-    await _linked(message, ctx, customer)
+    await _linked(message, ctx, linked, known)
 
 
-async def _linked(message: Message, ctx: Context, customer: CustomerView) -> None:
+async def _linked(
+    message: Message, ctx: Context, linked: linking.Linked, known: KnownCustomers | None
+) -> None:
+    customer = linked.customer
+    assert customer is not None
+    forget_moved(known, linked)
     found = await bookings.my_bookings(ctx, customer_id=customer.id)
     await message.answer(
         _(

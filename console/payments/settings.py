@@ -19,6 +19,9 @@ class PaySettings(BaseSettings):
     stripe_api_url: str = "https://api.stripe.com"
     # Stripe's own default; a replayed webhook older than this is refused.
     stripe_webhook_tolerance: int = 300
+    # The test provider marks bookings paid with no money moving: behind an https PUBLIC_URL
+    # (a real deployment) it runs only when this says so, on purpose (a public demo).
+    allow_test_payments: bool = False
 
     @property
     def provider_name(self) -> str:

@@ -92,7 +92,15 @@ class Web:
         return self._codec
 
     async def session(self, request: Request) -> Session:
-        return (await self.codec()).load(request, self.ctx.clock.now())
+        """The cookie's session, its token checked on the server (one indexed read)."""
+        session = (await self.codec()).load(request)
+        if session.token:
+            check = await staff_admin.resume_session(self.ctx, token=session.token)
+            if check.account is None:
+                session.sign_out(expired=True)
+            else:
+                session.account = check.account
+        return session
 
     async def finish(self, response: Response, session: Session) -> Response:
         if session.dirty:
@@ -198,12 +206,7 @@ def guarded(permission: str) -> Callable[[Handler], Endpoint]:
 async def _guard(
     web: Web, request: Request, session: Session, permission: str, handler: Handler
 ) -> Response:
-    account = None
-    if session.staff_id is not None:
-        account = await staff_admin.get_account(web.ctx, staff_id=session.staff_id)
-        if account is None or not account.active or account.session_epoch != session.epoch:
-            session.sign_out()
-            session.expired, account = True, None
+    account = session.account
     if account is None:
         if request.method in ("GET", "HEAD"):
             target = request.url.path + (f"?{request.url.query}" if request.url.query else "")

@@ -1,9 +1,9 @@
 """Signed session cookies, CSRF tokens and the security headers of every response.
 
-The session lives entirely in one signed cookie (itsdangerous): the staff id, the account's
-session epoch (a password change or a switched-off account ends older sessions), the CSRF
-token of the session, the language, and two timestamps for the idle and absolute limits.
-Nothing secret is in it, only things we must be able to trust.
+The session itself lives on the server (``booking.services.staff_admin``: one row per sign-in,
+which sign-out, a password change or a switched-off account ends). The signed cookie
+(itsdangerous) carries the session's random token, the CSRF token, the language and the
+pending flash messages; a copy of it is worth nothing once the session has ended.
 """
 
 from __future__ import annotations
@@ -11,8 +11,7 @@ from __future__ import annotations
 import hmac
 import secrets
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from itsdangerous import BadSignature, URLSafeSerializer
 from starlette.datastructures import MutableHeaders
@@ -20,23 +19,25 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+if TYPE_CHECKING:
+    from booking.services.staff_admin import StaffAccount
+
 COOKIE = "guichet_console"
-IDLE = timedelta(hours=4)  # a desk left alone for a morning asks for the password again
-ABSOLUTE = timedelta(hours=14)  # and every working day starts with a fresh sign-in
-REFRESH = timedelta(minutes=1)  # the idle clock is re-stamped at most once a minute
 
 
 @dataclass
 class Session:
     csrf: str
     language: str = "en"
-    staff_id: int | None = None
-    epoch: int = 0
-    seen: float = 0.0  # POSIX seconds, from the context's clock
-    began: float = 0.0
+    token: str = ""  # the server-side session's token; empty when nobody is signed in
+    account: StaffAccount | None = None  # filled from the server when the token is valid
     flashes: list[tuple[str, str]] = field(default_factory=list)
-    expired: bool = False  # the cookie named someone, but too long ago
+    expired: bool = False  # the cookie named a session that has ended
     dirty: bool = False
+
+    @property
+    def staff_id(self) -> int | None:
+        return self.account.id if self.account is not None else None
 
     def flash(self, level: str, text: str) -> None:
         self.flashes.append((level, text))
@@ -48,16 +49,15 @@ class Session:
             self.dirty = True
         return found
 
-    def sign_in(self, staff_id: int, epoch: int, language: str, now: datetime) -> None:
+    def sign_in(self, token: str, account: StaffAccount) -> None:
         """A new CSRF token at sign-in: a token planted before it (fixation) is worthless."""
-        self.staff_id, self.epoch, self.language = staff_id, epoch, language
+        self.token, self.account, self.language = token, account, account.language
         self.csrf = new_token()
-        self.seen = self.began = now.timestamp()
         self.expired, self.dirty = False, True
 
-    def sign_out(self) -> None:
-        self.staff_id, self.epoch, self.csrf = None, 0, new_token()
-        self.dirty = True
+    def sign_out(self, *, expired: bool = False) -> None:
+        self.token, self.account, self.csrf = "", None, new_token()
+        self.expired, self.dirty = expired, True
 
     def csrf_ok(self, token: str) -> bool:
         return bool(token) and hmac.compare_digest(token.encode(), self.csrf.encode())
@@ -74,7 +74,8 @@ class SessionCodec:
         self._signer = URLSafeSerializer(secret, salt="guichet.console.session")
         self.secure = secure
 
-    def load(self, request: Request, now: datetime) -> Session:
+    def load(self, request: Request) -> Session:
+        """The cookie's content, not yet checked against the server (``Web.session`` does)."""
         raw = request.cookies.get(COOKIE, "")
         data: Any = None
         if raw:
@@ -84,34 +85,19 @@ class SessionCodec:
                 data = None
         if not isinstance(data, dict) or not isinstance(data.get("c"), str):
             return Session(csrf=new_token(), dirty=True)
-        session = Session(
+        token = data.get("i")
+        return Session(
             csrf=data["c"],
             language=str(data.get("l", "en")),
-            staff_id=data.get("s") if isinstance(data.get("s"), int) else None,
-            epoch=int(data.get("e", 0)),
-            seen=float(data.get("t", 0)),
-            began=float(data.get("b", 0)),
+            token=token if isinstance(token, str) else "",
             flashes=[(str(a), str(b)) for a, b in data.get("f", [])],
         )
-        if session.staff_id is not None:
-            stamp = now.timestamp()
-            too_idle = stamp - session.seen > IDLE.total_seconds()
-            too_old = stamp - session.began > ABSOLUTE.total_seconds()
-            if too_idle or too_old:
-                session.staff_id, session.expired, session.dirty = None, True, True
-                session.csrf = new_token()
-            elif stamp - session.seen > REFRESH.total_seconds():
-                session.seen, session.dirty = stamp, True
-        return session
 
     def dumps(self, session: Session) -> str:
         payload = {
             "c": session.csrf,
             "l": session.language,
-            "s": session.staff_id,
-            "e": session.epoch,
-            "t": session.seen,
-            "b": session.began,
+            "i": session.token,
             "f": session.flashes[-5:],
         }
         return self._signer.dumps(payload)

@@ -73,3 +73,15 @@ async def telegram_unreachable(ctx: Context, customer_id: int) -> bool:
         return bool(customer.telegram_unreachable)
 
     return await ctx.db.read(work)
+
+
+async def mailed_code(ctx: Context) -> str:
+    """The code of the latest code mail (read in the outbox, as the customer reads their mail)."""
+    codes = [p["code"] for kind, _, _, p in await outbox(ctx) if kind == "link_code"]
+    assert codes, "no code was mailed"
+    return str(codes[-1])
+
+
+async def code_mails(ctx: Context) -> list[tuple[str, str]]:
+    """(channel, address) of every code mail, oldest first."""
+    return [(c, str(p.get("to"))) for kind, c, _, p in await outbox(ctx) if kind == "link_code"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from booking.services import customers, reminders
+from tests.bot import db
 from tests.bot.conftest import Desk
 from tests.builders import make_catalog
 
@@ -42,6 +43,8 @@ async def test_a_french_customer_books_is_reminded_and_cancels_in_french(
     reply = await zoe.send("adresse")
     assert reply.texts == ["Merci d'indiquer une adresse e-mail valide."]
     reply = await zoe.send("zoe@example.ch")
+    assert "J'ai envoyé un code à 6 chiffres à zoe@example.ch." in reply.text
+    reply = await zoe.send(await db.mailed_code(desk.ctx))
     assert "C'est fait ! Vos places sont réservées jusqu'au lun. 30 nov. 2026" in reply.text
     assert "État : réservée, pas encore payée" in reply.text
     reference = reply.text.split("Réservation ")[1].split(" ")[0]

@@ -1,8 +1,9 @@
 """The console over HTTP (httpx against the ASGI app) on a real database, signed in by role.
 
 argon2 is slow on purpose (about half a second a hash here), so the three staff accounts are
-made once per session in a database template, and most tests start with a session cookie
-signed by the app's own codec. The sign-in form itself is tested in test_auth.py.
+made once per session in a database template, and most tests start with a server-side
+session opened by the core and its cookie signed by the app's own codec. The sign-in form
+itself is tested in test_auth.py.
 """
 
 from __future__ import annotations
@@ -161,9 +162,8 @@ async def console_for(app: Any, app_ctx: Context) -> AsyncIterator[ConsoleFactor
         if login:
             account = await _account(app_ctx, role)
             session = Session(csrf=new_token())
-            session.sign_in(
-                account.id, account.session_epoch, account.language, app_ctx.clock.now()
-            )
+            token = await staff_admin.start_session(app_ctx, staff_id=account.id)
+            session.sign_in(token, account)
             client.cookies.set(
                 COOKIE, codec.dumps(session), domain="testserver.local", path="/console"
             )

@@ -57,7 +57,7 @@ async def test_sign_in_is_throttled_after_five_failures_then_open_again(
     console_for: ConsoleFactory, clock: FrozenClock
 ) -> None:
     console = await console_for(login=False)
-    for _ in range(staff_admin.MAX_PER_EMAIL):
+    for _ in range(staff_admin.MAX_PER_CLIENT_EMAIL):
         assert (await console.login(email_of("organizer"), "guess")).status_code == 401
     blocked = await console.login(email_of("organizer"), PASSWORD)  # even the right password
     assert blocked.status_code == 429

@@ -165,6 +165,14 @@ def sample(name: str, reply_address: str | None = None) -> bytes:
     return raw
 
 
+def bounced(raw: bytes, envelope: str) -> bytes:
+    """A bounce sample as the mail system delivers it back to the envelope sender (VERP):
+    addressed to ``envelope`` instead of the bare desk address."""
+    return re.sub(
+        rb"(?m)^(To|Delivered-To): desk@venue\.example", rb"\1: " + envelope.encode(), raw
+    )
+
+
 def reply_address(message: ReceivedMessage) -> str:
     return str(message.message["Reply-To"].addresses[0].addr_spec)  # type: ignore[union-attr]
 

@@ -14,7 +14,7 @@ from booking.context import Context
 from booking.services import bookings, customers, extensions
 from booking.views import BookingView, CustomerView
 from tests.builders import STAFF, make_catalog, make_customer, make_held_booking
-from tests.mail.conftest import Desk, reply_address, reply_to, sample, text_of
+from tests.mail.conftest import Desk, bounced, reply_address, reply_to, sample, text_of
 from tests.support.mailservers import ReceivedMessage
 
 pytestmark = pytest.mark.parametrize("ctx", ["sqlite"], indirect=True)
@@ -163,8 +163,8 @@ async def test_auto_replies_and_lists_are_recorded_and_never_answered(
 async def test_a_bounce_marks_the_address_undeliverable_on_the_booking_and_is_not_answered(
     ctx: Context, desk: Desk
 ) -> None:
-    _customer, booking, _ = await booked(ctx, desk, "old.address@example.net")
-    report = await desk.receive(sample("dsn_bounce.eml"))
+    _customer, booking, held = await booked(ctx, desk, "old.address@example.net")
+    report = await desk.receive(bounced(sample("dsn_bounce.eml"), held.mail_from))
     assert dict(report.outcomes) == {"ignored": 1}
     assert await desk.send_out() == []
     assert "email_bounced" in await _history(ctx, booking)
@@ -246,14 +246,17 @@ async def test_a_tampered_token_acts_not(ctx: Context, desk: Desk) -> None:
     assert await status_of(ctx, booking) == "held"
 
 
-async def test_new_message_without_token_acts_on_the_only_open_booking(
+async def test_new_message_without_token_acts_on_nothing_and_pay_gets_the_status(
     ctx: Context, desk: Desk
 ) -> None:
+    """No token, no booking: even "the sender's only open booking" is never guessed. PAY is
+    answered like STATUS (every booking and its pay link, to the registered address)."""
     _, booking, held = await booked(ctx, desk)
     raw = reply_to(held, "PAY", headers={}).replace(reply_address(held).encode(),
                                                      b"desk@venue.example")  # fmt: skip
-    assert dict((await desk.receive(raw)).outcomes) == {"acted": 1}
+    assert dict((await desk.receive(raw)).outcomes) == {"answered": 1}
     [answer] = await desk.send_out()
+    assert answer.rcpt_tos == ["ana@example.org"]
     assert booking.reference in text_of(answer)
 
 

@@ -21,7 +21,7 @@ from booking.views import OutboxView
 from mail.channel import EmailChannel
 from mail.render import ANSWER_KINDS
 from mail.smtp import SmtpSender
-from mail.tokens import MAX_LOCAL_PART, read_reply_token
+from mail.tokens import MAX_LOCAL_PART, address_digest, read_bounce_token, read_reply_token
 from tests.builders import STAFF, make_catalog, make_customer, make_held_booking
 from tests.mail.conftest import DESK, deliver, settings_for, text_of
 from tests.support.mailservers import SmtpRecorder
@@ -48,7 +48,10 @@ async def test_booking_held_email_has_everything_to_act_on_it(
     assert local.startswith("desk+") and len(local) <= MAX_LOCAL_PART
     claims = read_reply_token(b"test-secret", local.split("+", 1)[1])
     assert claims is not None and claims.booking_ref == held.reference
-    assert mail.mail_from == reply_to.addr_spec  # bounces come back with the token too
+    # Bounces come back on a token of their own, bound to the customer and the address.
+    bounce = read_bounce_token(b"test-secret", mail.mail_from.split("@")[0].split("+", 1)[1])
+    assert bounce is not None and bounce.customer_id == ana.id
+    assert bounce.address_digest == address_digest(b"test-secret", "ana@example.org")
     text = text_of(mail)
     for expected in (
         f"3 × Standing, {money(4500, 'CHF', 'en')} each",
@@ -91,6 +94,7 @@ async def test_every_kind_renders_in_both_languages(
         "mail_refusal": {"code": "deadline_passed", "params": {}},
         "mail_too_large": {"limit": "5 MB"},
         "mail_not_owner": {"sender": "x@example.com"},
+        "mail_forged": {"sender": "x@example.com"},
         "mail_done": {"action": "extension_approved", "until": "2026-12-20T22:59:59+00:00"},
         "mail_extension_requested": {"until": "2026-12-20T22:59:59+00:00"},
         "extension_approved": {"until": "2026-12-20T22:59:59+00:00"},

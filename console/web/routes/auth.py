@@ -78,22 +78,33 @@ async def _sign_in(web: Web, request: Request, session: Session) -> Response:
     form.values["password"] = ""  # never echoed back into the page
     if not form.ok:
         return _login_page(session, form, status=400)
-    client = request.client.host if request.client else "unknown"
-    result = await staff_admin.login(web.ctx, email=email, password=password, client=client)
+    result = await staff_admin.login(
+        web.ctx, email=email, password=password, client=client_of(request), replaces=session.token
+    )
     if result.throttled:
-        error = BookingError("too_many_logins", minutes=int(staff_admin.WINDOW.seconds / 60))
-        form.problem = error_text(error, session.language)
+        minutes = int(staff_admin.WINDOW.total_seconds() // 60)
+        form.problem = error_text(
+            BookingError("too_many_logins", minutes=minutes), session.language
+        )
         return _login_page(session, form, status=429)
     account = result.account
     if account is None or not account.active:
         form.problem = gettext(WRONG)
         return _login_page(session, form, status=401)
-    session.sign_in(account.id, account.session_epoch, account.language, web.ctx.clock.now())
+    session.sign_in(result.token, account)
     return RedirectResponse(safe_next(form.get("next")), 303)
+
+
+def client_of(request: Request) -> str:
+    """The address sign-in throttling counts: the socket's peer, which the server replaces with
+    the forwarded client only when that peer is one of GUICHET_TRUSTED_PROXIES (see
+    ``console.web.serving``)."""
+    return request.client.host if request.client else "unknown"
 
 
 @guarded("any")
 async def logout(page: Page) -> Response:
+    await staff_admin.end_session(page.ctx, token=page.session.token)
     page.session.sign_out()
     page.flash(page._("You are signed out."))
     return RedirectResponse("/console/login", 303)

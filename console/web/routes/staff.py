@@ -140,17 +140,14 @@ async def password(page: Page) -> Response:
     form.values["password"] = form.values["repeat"] = ""
     if form.ok:
         try:
+            keep = page.session.token if staff_id == page.staff.id else ""
             await staff_admin.set_password(
-                page.ctx, actor=page.staff.actor(), staff_id=staff_id, password=new
+                page.ctx, actor=page.staff.actor(), staff_id=staff_id, password=new, keep=keep
             )
         except BookingError as exc:
             form.booking_error(exc, page.error(exc), field="password")
     if not form.ok:
         return await _detail(page, staff_id, {"password": form}, status=400)
-    if staff_id == page.staff.id:  # keep this session: the one that changed it
-        me = await staff_admin.get_account(page.ctx, staff_id=staff_id)
-        if me is not None:
-            page.session.sign_in(me.id, me.session_epoch, me.language, page.ctx.clock.now())
     return page.redirect(
         f"/console/staff/{staff_id}",
         flash=page._("Password changed; the account's other sessions have ended."),
