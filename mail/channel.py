@@ -53,6 +53,15 @@ PAY_KINDS = frozenset(
 TELEGRAM_KINDS = frozenset({"booking_held", "payment_confirmed"})
 
 
+def recipient_address(message: OutboxView) -> str | None:
+    """A link code goes to the address it proves (typed in the bot, not yet the customer's
+    email: SPEC §12); everything else goes to the customer's registered address only."""
+    if message.kind == "link_code":
+        to = message.payload.get("to")
+        return to if isinstance(to, str) and to else message.customer.email
+    return message.customer.email
+
+
 class EmailChannel:
     """``ctx.channels["email"]``: ``deliver`` renders in the recipient's language and sends."""
 
@@ -63,7 +72,7 @@ class EmailChannel:
         self._secret: bytes | None = None
 
     async def deliver(self, message: OutboxView) -> None:
-        address = message.customer.email
+        address = recipient_address(message)
         if not address:
             raise Unreachable("the customer has no email address")
         content = await self.gather(message)
@@ -109,12 +118,14 @@ class EmailChannel:
         message, s = content.message, self.settings
         rendered = templates.render(content)
         secret = await self._token_secret()
-        address = message.customer.email or ""
+        address = recipient_address(message) or ""
+        # A code goes to an address not yet the customer's: no name from the chat's profile.
+        name = "" if address != message.customer.email else single_line(message.customer.name)
         bounce = make_bounce_token(secret, message.customer.id, address)
         envelope = reply_address(s.from_address, bounce)
         headers: dict[str, str | Header] = {
             "From": formataddr((single_line(s.from_name), s.from_address), "utf-8"),
-            "To": formataddr((single_line(message.customer.name), address), "utf-8"),
+            "To": formataddr((name, address), "utf-8"),
             "Subject": _header(single_line(rendered.subject, 250)),
             "Date": format_datetime(self.ctx.clock.now()),
         }

@@ -349,7 +349,7 @@ async def test_a_fresh_deep_link_moves_a_linked_customer_only_with_the_mailed_co
     ]
 
 
-async def test_without_the_takeover_guard_a_deep_link_moves_the_customer_silently(
+async def test_without_the_takeover_guard_a_deep_link_moves_the_customer_without_a_code(
     ctx: Context, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ana, booking = await linked_elsewhere(ctx)

@@ -16,7 +16,7 @@ from booking.clock import FrozenClock
 from booking.context import Context
 from booking.notices import SUBJECTS
 from booking.rules.formatting import money
-from booking.services import bookings, cancellations, customers
+from booking.services import bookings, cancellations, customers, linking
 from booking.views import OutboxView
 from mail.channel import EmailChannel
 from mail.render import ANSWER_KINDS
@@ -241,3 +241,23 @@ async def test_payment_confirmation_for_an_organization_goes_to_the_booking_cont
     assert (await bookings.get_booking(ctx, actor=STAFF, reference=held.reference)).status == (
         "confirmed"
     )
+
+
+async def test_a_code_for_an_address_typed_in_the_bot_is_mailed_to_that_address(
+    ctx: Context, channel: EmailChannel, smtp_server: SmtpRecorder
+) -> None:
+    """The address is not the chat customer's yet (SPEC §12), so the code must go to it, and
+    only the code: the chat's Telegram record has no email of its own."""
+    chat = await linking.register_telegram_customer(
+        ctx, telegram_user_id=4242, chat_id=4242, name="Zoé", language="fr"
+    )
+    assert chat.email is None
+    await linking.send_link_code(
+        ctx, email="zoe@example.org", telegram_user_id=4242, chat_id=4242, name="Zoé",
+        language="fr",
+    )  # fmt: skip
+    assert (await deliver(ctx)).sent == 1
+    [mail] = await smtp_server.wait_for_count(1)
+    assert mail.rcpt_tos == ["zoe@example.org"]
+    assert mail.message["To"] == "zoe@example.org"
+    assert "Zoé" not in str(mail.message["To"])
