@@ -53,7 +53,7 @@ from sqlalchemy import event  # noqa: E402
 
 from bench.common import NOW, load, make_context, sqlite_copy, sqlite_template, sqlite_url  # noqa: E402
 from booking.context import Context  # noqa: E402
-from booking.services import dashboard, release_screen, search, staff  # noqa: E402
+from booking.services import dashboard, release_screen, search, staff, staff_admin  # noqa: E402
 from booking.services.release_screen import ReleaseFilter  # noqa: E402
 from booking.services.search import BookingFilter  # noqa: E402
 from console.web.app import build_app  # noqa: E402
@@ -414,7 +414,9 @@ async def measure(sizes: Sizes, db_path: Path, found: dict[str, Any]) -> list[Sc
     ctx = make_context(sqlite_url(db_path))
     app = build_app(ctx, {"web": "running"})
     session = Session(csrf=new_token())
-    session.sign_in(1, 0, "en", NOW)
+    account = await staff_admin.get_account(ctx, staff_id=1)
+    assert account is not None
+    session.sign_in(await staff_admin.start_session(ctx, staff_id=1), account)
     cookie = SessionCodec("bench", secure=False).dumps(session)
     bare = await aiosqlite.connect(db_path, isolation_level=None)
     await bare.execute("PRAGMA foreign_keys=ON")

@@ -305,6 +305,26 @@ async def start_session(ctx: Context, *, staff_id: int) -> str:
     return await ctx.db.write(work)
 
 
+@dataclass(frozen=True, slots=True)
+class _Open:
+    id: int
+    created_at: datetime
+    seen_at: datetime
+    account: StaffAccount
+
+
+_USER_COLUMNS = (
+    col(StaffUser.id),
+    col(StaffUser.email),
+    col(StaffUser.name),
+    col(StaffUser.role),
+    col(StaffUser.language),
+    col(StaffUser.active),
+    col(StaffUser.session_epoch),
+    col(StaffUser.created_at),
+)
+
+
 async def resume_session(ctx: Context, *, token: str) -> SessionCheck:
     """The account a session token signs in, checked on every console request: one read by the
     token's unique index; a write only when the session just ran out, or once a minute to
@@ -312,33 +332,51 @@ async def resume_session(ctx: Context, *, token: str) -> SessionCheck:
     now = ctx.clock.now()
     digest = _digest(token)
 
-    async def read(session: AsyncSession) -> tuple[StaffSession, StaffUser] | None:
+    async def read(session: AsyncSession) -> _Open | None:
+        # Columns, not entities: this runs on every request and the ORM's identity map for two
+        # entities cost about 0.5 ms more than the plain account lookup it replaced.
         query = (
-            select(StaffSession, StaffUser)
+            select(
+                col(StaffSession.id),
+                col(StaffSession.created_at),
+                col(StaffSession.seen_at),
+                *_USER_COLUMNS,
+            )
             .join(StaffUser, col(StaffUser.id) == col(StaffSession.staff_id))
             .where(col(StaffSession.token_hash) == digest, col(StaffSession.ended_at).is_(None))
         )
         row = (await session.execute(query)).first()
-        return None if row is None else (row[0], row[1])
+        if row is None:
+            return None
+        account = StaffAccount(
+            id=row[3] or 0,
+            email=row[4],
+            name=row[5],
+            role=row[6],
+            language=row[7],
+            active=row[8],
+            session_epoch=row[9],
+            created_at=row[10],
+        )
+        return _Open(row[0] or 0, row[1], row[2], account)
 
     found = await ctx.db.read(read)
     if found is None:
         return SessionCheck(None, ended=True)
-    row, user = found
-    reason = _ran_out(row, user, now)
+    reason = _ran_out(found, now)
     if reason:
-        await _write(ctx, lambda s: _end(s, col(StaffSession.token_hash) == digest, now, reason))
+        await _write(ctx, lambda s: _end(s, col(StaffSession.id) == found.id, now, reason))
         return SessionCheck(None, ended=True)
-    if now - row.seen_at > REFRESH:
-        stamp = update(StaffSession).where(col(StaffSession.id) == row.id).values(seen_at=now)
+    if now - found.seen_at > REFRESH:
+        stamp = update(StaffSession).where(col(StaffSession.id) == found.id).values(seen_at=now)
         await _write(ctx, lambda s: s.execute(stamp))
-    return SessionCheck(_account(user))
+    return SessionCheck(found.account)
 
 
-def _ran_out(row: StaffSession, user: StaffUser, now: datetime) -> str:
-    if not user.active:
+def _ran_out(found: _Open, now: datetime) -> str:
+    if not found.account.active:
         return "switched_off"
-    if now - row.seen_at > IDLE or now - row.created_at > ABSOLUTE:
+    if now - found.seen_at > IDLE or now - found.created_at > ABSOLUTE:
         return "expired"
     return ""
 

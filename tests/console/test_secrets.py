@@ -132,9 +132,10 @@ async def visit_secret_addresses(ctx: Context, access_log: Lines) -> tuple[str, 
     booking = await make_held_booking(ctx, cat, await make_customer(ctx))
     token = await checkouts.pay_link_token(ctx, booking=booking)
     app = build_app(ctx, {}, extra_routes=pay.routes(ctx, None))
-    async with served(app, log_level="info") as base_url, httpx.AsyncClient(
-        base_url=base_url
-    ) as browser:
+    async with (
+        served(app, log_level="info") as base_url,
+        httpx.AsyncClient(base_url=base_url) as browser,
+    ):
         # uvicorn's Config re-applies its logging config (dropping handlers): listen after it.
         logging.getLogger(serving.ACCESS_LOGGER).addHandler(access_log)
         assert (await browser.get(f"/pay/{token}")).status_code == 200

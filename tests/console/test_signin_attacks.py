@@ -28,6 +28,7 @@ from tests.conftest import NOW
 from tests.console.conftest import PASSWORD, ConsoleFactory, _account, both, email_of
 from tests.console.served import Browser, SleepyClock, served
 
+pytestmark = pytest.mark.slow
 BURST = 40
 ROOT = Path(__file__).resolve().parents[2]
 HEALTHZ_BUDGET_S = 0.2  # the figure: /healthz answers within 200 ms during the burst

@@ -48,6 +48,18 @@ def test_serve_refuses_an_unmigrated_database_with_the_fix(tmp_path: Path) -> No
     assert "run `guichet db upgrade`" in result.stderr
 
 
+@pytest.mark.parametrize("key", ["", "only twenty-six bytes long"])
+def test_serve_refuses_an_https_public_url_without_a_long_enough_secret_key(
+    tmp_path: Path, key: str
+) -> None:
+    result = guichet(
+        tmp_path, "serve", GUICHET_PUBLIC_URL="https://tickets.example", GUICHET_SECRET_KEY=key
+    )
+    assert result.returncode == 2, result.stderr
+    assert "GUICHET_SECRET_KEY" in result.stderr and "32 bytes" in result.stderr
+    assert not (tmp_path / "cli.db").exists()  # refused before anything was opened
+
+
 def test_upgrade_admin_demo_twice_then_serve_health_and_clean_stop(tmp_path: Path) -> None:
     assert guichet(tmp_path, "db", "upgrade").returncode == 0
     created = guichet(tmp_path, "admin", "create", "Boss@Example.org", stdin="a long passphrase\n")
@@ -86,6 +98,8 @@ def test_upgrade_admin_demo_twice_then_serve_health_and_clean_stop(tmp_path: Pat
     assert process.returncode == 0, output
     assert "stopped cleanly" in output
     assert "set GUICHET_BOT_TOKEN" in output  # the operator is told how to turn the bot on
+    # No GUICHET_SECRET_KEY on a local run: the generated key is used, and said plainly.
+    assert "using a generated secret key kept in the database; set GUICHET_SECRET_KEY" in output
 
 
 def _wait_for_health(port: int, process: subprocess.Popen[str]) -> dict[str, dict[str, str]]:
