@@ -53,9 +53,9 @@ from sqlalchemy import event  # noqa: E402
 
 from bench.common import NOW, load, make_context, sqlite_copy, sqlite_template, sqlite_url  # noqa: E402
 from booking.context import Context  # noqa: E402
+from booking.queries.release_screen import ReleaseFilter  # noqa: E402
+from booking.queries.search import BookingFilter  # noqa: E402
 from booking.services import dashboard, release_screen, search, staff, staff_admin  # noqa: E402
-from booking.services.release_screen import ReleaseFilter  # noqa: E402
-from booking.services.search import BookingFilter  # noqa: E402
 from console.web.app import build_app  # noqa: E402
 from console.web.security import COOKIE, Session, SessionCodec, new_token  # noqa: E402
 

@@ -57,6 +57,11 @@ MESSAGES: dict[str, str] = {
         "This chat is already linked to an email address; ask the organizer to change it."
     ),
     # Issue 9, sign-in and secrets (console helper adds its codes below this line).
+    # Issue 10, currencies (currency helper adds its codes below this line).
+    # Issue 10, deadlines (deadline helper adds its codes below this line).
+    # Issue 10, search (search helper adds its codes below this line).
+    # Issue 10, notices (notices helper adds its codes below this line).
+    # Issue 10, console fixes (console helper adds its codes below this line).
 }
 
 

@@ -193,3 +193,17 @@ def still_relevant(message: OutboxView) -> bool:
     return message.booking.status == states.HELD and (
         deadline is not None and deadline.isoformat() == message.payload.get("deadline")
     )
+
+
+@dataclass(frozen=True, slots=True)
+class ExtensionView:
+    id: int
+    reference: str
+    status: str  # pending | approved | denied
+    current_deadline: datetime | None
+    requested_until: datetime | None
+    proposed_until: datetime  # the organizer's default: the request, or +N days
+    granted_until: datetime | None
+    reason: str
+    customer_name: str
+    starts_at: datetime

@@ -8,12 +8,14 @@ import hmac
 from typing import Literal
 
 from pydantic import SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
+
+from booking.settings import PublicUrlSettings
 
 WEBHOOK_PATH = "/telegram/webhook"
 
 
-class BotSettings(BaseSettings):
+class BotSettings(PublicUrlSettings):
     model_config = SettingsConfigDict(env_prefix="GUICHET_", env_file=".env", extra="ignore")
 
     # SecretStr: tokens never show in a repr, a traceback or a log line.
@@ -23,7 +25,6 @@ class BotSettings(BaseSettings):
     bot_mode: Literal["polling", "webhook"] = "polling"
     payment_provider_token: SecretStr = SecretStr("")
     redis_url: SecretStr = SecretStr("")  # may carry a password
-    public_url: str = "http://127.0.0.1:8000"
     # Empty: derived from the secret key, so every process agrees without configuration.
     webhook_secret: SecretStr = SecretStr("")
     # The web pay page's provider (read here only to know whether a pay link can be offered

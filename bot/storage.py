@@ -2,8 +2,9 @@
 
 SQL through core services by default (``steps`` saves, ``profiles.chat_start`` reads a
 conversation with the customer of the chat); aiogram's RedisStorage when GUICHET_REDIS_URL is
-set. Both add ``put`` (step and data in one write) and ``advance``
-(a compare-and-set on the step, so a double click acts once even across processes).
+set (``bot.redis_storage``, imported only then: ``redis`` is an optional extra). Both add
+``put`` (step and data in one write) and ``advance`` (a compare-and-set on the step, so a double
+click acts once even across processes).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections.abc import AsyncGenerator, Iterator, Mapping, MutableMapping
 from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
 from datetime import timedelta
-from typing import Any, cast
+from typing import Any
 
 from aiogram.fsm.state import State
 from aiogram.fsm.storage.base import (
@@ -25,7 +26,6 @@ from aiogram.fsm.storage.base import (
     StateType,
     StorageKey,
 )
-from aiogram.fsm.storage.redis import RedisEventIsolation, RedisStorage
 
 from booking.context import Context
 from booking.services import profiles, steps
@@ -203,39 +203,6 @@ class GroupCommit:
             self._running = None
 
 
-# KEYS[1] is the state key: set it to ARGV[2] only if it holds ARGV[1] (atomic in Redis).
-_ADVANCE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  if ARGV[2] == '' then redis.call('DEL', KEYS[1])
-  else redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3]) end
-  return 1
-end
-return 0
-"""
-
-
-class GuichetRedisStorage(RedisStorage):
-    async def put(self, key: StorageKey, state: str | None, data: dict[str, Any]) -> None:
-        state_key, data_key = KEYS.build(key, "state"), KEYS.build(key, "data")
-        async with self.redis.pipeline(transaction=True) as pipe:
-            if state is None:
-                pipe.delete(state_key)
-            else:
-                pipe.set(state_key, state, ex=self.state_ttl)
-            if data:
-                pipe.set(data_key, self.json_dumps(data), ex=self.data_ttl)
-            else:
-                pipe.delete(data_key)
-            await pipe.execute()
-
-    async def advance(self, key: StorageKey, expected: str, to: str | None) -> bool:
-        ttl = int(REDIS_TTL.total_seconds())
-        done = await cast(Any, self.redis).eval(
-            _ADVANCE, 1, KEYS.build(key, "state"), expected, to or "", ttl
-        )
-        return bool(done)
-
-
 class LocalEventIsolation(BaseEventIsolation):
     """One update at a time per conversation in this process (aiogram's SimpleEventIsolation
     keeps one lock per user forever; this forgets a lock when nobody waits on it)."""
@@ -268,7 +235,7 @@ def build_storage(
     ``sole_reader``: see SqlStorage (true in polling mode)."""
     if not redis_url:
         return SqlStorage(ctx, sole_reader=sole_reader), LocalEventIsolation()
-    ttl = int(REDIS_TTL.total_seconds())
-    storage = GuichetRedisStorage.from_url(redis_url, key_builder=KEYS, state_ttl=ttl, data_ttl=ttl)
-    isolation = RedisEventIsolation(redis=storage.redis, key_builder=KEYS)
-    return storage, isolation
+    # Imported only when configured: ``redis`` is an optional extra (pip install -e '.[redis]').
+    from bot.redis_storage import build_redis_storage
+
+    return build_redis_storage(redis_url)

@@ -61,6 +61,17 @@ def check_configuration(core: CoreSettings, runtime: RuntimeSettings) -> None:
         check_test_payments(core.public_url, allowed=payments.allow_test_payments)
 
 
+def public_url_warning(core: CoreSettings) -> str | None:
+    """Unset, GUICHET_PUBLIC_URL follows the web role's address: fine on one machine, but
+    links in emails and chats then reach no customer elsewhere, so serve says it."""
+    if core.public_url_set:
+        return None
+    return (
+        f"GUICHET_PUBLIC_URL is not set: links sent to customers (pay pages, emails) use "
+        f"{core.public_url}, which only this machine reaches; set it to the address customers use"
+    )
+
+
 async def serve(wanted: set[str]) -> int:
     core, runtime = CoreSettings(), RuntimeSettings()
     check_configuration(core, runtime)
@@ -73,6 +84,9 @@ async def serve(wanted: set[str]) -> int:
         await secret_key(ctx)
         if generated:  # plainly, once: the key that signs everything sits in the database
             log.warning(GENERATED_NOTICE)
+        warning = public_url_warning(core)
+        if warning:
+            log.warning(warning)
         status = role_status(runtime, wanted)
         for role, state in status.items():
             log.info("role %-6s %s", role, state)

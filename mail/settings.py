@@ -6,12 +6,14 @@ from email.utils import parseaddr
 from typing import Literal
 
 from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
+
+from booking.settings import PublicUrlSettings
 
 TlsMode = Literal["starttls", "tls", "none"]
 
 
-class MailSettings(BaseSettings):
+class MailSettings(PublicUrlSettings):
     model_config = SettingsConfigDict(env_prefix="GUICHET_", env_file=".env", extra="ignore")
 
     # Outbound. "starttls" upgrades a plain connection (port 587), "tls" is implicit TLS
@@ -37,7 +39,6 @@ class MailSettings(BaseSettings):
     # "Guichet <desk@venue.example>": replies come back to desk+<token>@venue.example.
     mail_from: str = "Guichet <guichet@localhost>"
     mail_max_bytes: int = Field(default=5_000_000, ge=10_000)
-    public_url: str = "http://127.0.0.1:8000"
     # Without it, emails carry no Telegram link.
     bot_username: str = ""
     # The authserv-id the operator's receiving server writes in Authentication-Results

@@ -49,6 +49,23 @@ def requested_until(day: date, *, timezone: str) -> datetime:
     return end_of_local_day(day, ZoneInfo(timezone))
 
 
+def proposed_deadline(
+    deadline: datetime | None,
+    *,
+    starts_at: datetime,
+    now: datetime,
+    extension_days: int,
+    wanted: datetime | None,
+) -> datetime:
+    """What the customer asked for, else the deadline plus the event's N days; never past start.
+
+    For a hold already overdue at ``now`` the N days count from now: the old deadline plus N
+    days may itself have passed, and approving would then fail with ``date_in_past``.
+    """
+    base = max(deadline or starts_at, now)
+    return min(wanted or base + timedelta(days=extension_days), starts_at)
+
+
 def check_new_deadline(until: datetime, *, now: datetime, starts_at: datetime) -> str | None:
     """The error code that refuses ``until`` as a new deadline, or None when it is fine."""
     if until <= now:

@@ -20,8 +20,7 @@ def single_line(text: str, limit: int = 200) -> str:
     """``text`` on one line: controls and separators become spaces, runs of spaces collapse,
     the ends are trimmed, and the result is cut to ``limit`` characters."""
     chars = (
-        " " if unicodedata.category(c) in _SEPARATORS or c in "\t\r\n\v\f\x85" else c
-        for c in text
+        " " if unicodedata.category(c) in _SEPARATORS or c in "\t\r\n\v\f\x85" else c for c in text
     )
     kept = "".join(c for c in chars if unicodedata.category(c) not in _DROP)
     return " ".join(kept.split())[:limit].strip()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import select, update
@@ -15,25 +14,12 @@ from booking.actors import Actor
 from booking.context import Context
 from booking.errors import BookingError
 from booking.rules import states
-from booking.rules.deadlines import check_new_deadline, requested_until
+from booking.rules.deadlines import check_new_deadline, proposed_deadline, requested_until
 from booking.services.common import booking_for, event_of, notify_skip
 from booking.tables.bookings import Booking, ExtensionRequest
 from booking.tables.catalog import Event
 from booking.tables.customers import Customer
-
-
-@dataclass(frozen=True, slots=True)
-class ExtensionView:
-    id: int
-    reference: str
-    status: str  # pending | approved | denied
-    current_deadline: datetime | None
-    requested_until: datetime | None
-    proposed_until: datetime  # the organizer's default: the request, or +N days
-    granted_until: datetime | None
-    reason: str
-    customer_name: str
-    starts_at: datetime
+from booking.views import ExtensionView
 
 
 async def request_extension(
@@ -124,13 +110,13 @@ async def list_requests(ctx: Context, *, status: str = "pending") -> list[Extens
 
 
 def proposal(event: Event, booking: Booking, wanted: datetime | None, now: datetime) -> datetime:
-    """What the customer asked for, else the deadline plus the event's N days; never past start.
-
-    For a hold already overdue at ``now`` the N days count from now: the old deadline plus N
-    days may itself have passed, and approving would then fail with ``date_in_past``.
-    """
-    base = max(booking.deadline or booking.starts_at, now)
-    return min(wanted or base + timedelta(days=event.extension_days), booking.starts_at)
+    return proposed_deadline(
+        booking.deadline,
+        starts_at=booking.starts_at,
+        now=now,
+        extension_days=event.extension_days,
+        wanted=wanted,
+    )
 
 
 def _auto_approvable(event: Event, booking: Booking, until: datetime) -> bool:

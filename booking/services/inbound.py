@@ -103,14 +103,6 @@ class Route:
 
 
 @dataclass(frozen=True, slots=True)
-class LatestBounce:
-    """The most recent bounce recorded for a customer (console customer page)."""
-
-    received_at: datetime
-    outcome: str
-
-
-@dataclass(frozen=True, slots=True)
 class Acted:
     duplicate: bool
     error: BookingError | None = None
@@ -321,22 +313,6 @@ async def clear_undeliverable(session: AsyncSession, customer_id: int | None) ->
         .where(col(Customer.id) == customer_id, col(Customer.email_undeliverable))
         .values(email_undeliverable=False)
     )
-
-
-async def latest_bounce(ctx: Context, *, customer_id: int) -> LatestBounce | None:
-    """The last bounce recorded for the customer (VERP token), for the console."""
-
-    async def work(session: AsyncSession) -> LatestBounce | None:
-        query = (
-            select(col(InboundMail.received_at), col(InboundMail.outcome))
-            .where(col(InboundMail.customer_id) == customer_id, col(InboundMail.kind) == "bounce")
-            .order_by(col(InboundMail.received_at).desc(), col(InboundMail.id).desc())
-            .limit(1)
-        )
-        found = (await session.execute(query)).first()
-        return LatestBounce(found[0], found[1]) if found else None
-
-    return await ctx.db.read(work)
 
 
 async def within_answer_limit(session: AsyncSession, customer_id: int, now: datetime) -> bool:

@@ -13,7 +13,7 @@ from sqlmodel import col
 from booking import history
 from booking.actors import Actor
 from booking.context import Context
-from booking.services.listing import Page, bounds, paged
+from booking.queries.listing import Page, bounds, paged
 from booking.tables.bookings import Booking
 from booking.tables.customers import Customer
 from booking.tables.outbox import OutboxMessage

@@ -29,9 +29,7 @@ async def save(ctx: Context, *, key: str, state: str | None, data: dict[str, Any
     await save_many(ctx, [(key, state, data)])
 
 
-async def save_many(
-    ctx: Context, saves: Sequence[tuple[str, str | None, dict[str, Any]]]
-) -> None:
+async def save_many(ctx: Context, saves: Sequence[tuple[str, str | None, dict[str, Any]]]) -> None:
     """Save several conversations (key, state, data) in one transaction: the bot groups the
     saves of concurrent updates, so that a busy minute costs a few commits, not thousands."""
     if not saves:

@@ -18,7 +18,7 @@ class Organization(SQLModel, table=True):
 
 class Customer(SQLModel, table=True):
     # The console finds customers by part of their name: on SQLite a scan of this small index
-    # instead of the whole table (see booking.services.listing.contains_ci).
+    # instead of the whole table (see booking.queries.listing.contains_ci).
     __table_args__ = (Index("ix_customer_name", "name"),)
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=200)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from html import escape
 
-from booking.services.reports import ReasonRow
+from booking.queries.reports import ReasonRow
 
 REASONS = ("cannot_attend", "illness", "mistake", "price", "other")
 COLOURS = {  # distinguishable, and readable for the common colour blindnesses

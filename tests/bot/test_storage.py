@@ -10,8 +10,9 @@ import redis.asyncio as aioredis
 from aiogram.fsm.storage.base import BaseStorage, StorageKey
 
 from booking.context import Context
+from bot.redis_storage import GuichetRedisStorage
 from bot.states import StepStorage, Wizard
-from bot.storage import KEYS, GuichetRedisStorage, SqlStorage, build_storage
+from bot.storage import KEYS, SqlStorage, build_storage
 from tests.bot.conftest import Desk, bot_settings, linked_customer, running
 from tests.builders import make_catalog
 from tests.support.fake_bot_api import FakeBotAPI

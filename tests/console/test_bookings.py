@@ -10,8 +10,9 @@ from datetime import timedelta
 
 from booking.clock import FrozenClock
 from booking.context import Context
-from booking.services import catalog, customers, payments, search
-from booking.services.search import BookingFilter
+from booking.queries import search
+from booking.queries.search import BookingFilter
+from booking.services import catalog, customers, payments
 from tests.builders import STAFF, as_customer, make_catalog, make_customer, make_held_booking
 from tests.console.conftest import Console, ConsoleFactory, both, references
 

@@ -17,7 +17,8 @@ import uvicorn
 
 from booking.clock import FrozenClock
 from booking.context import Context
-from booking.services import extensions, reminders, search
+from booking.queries import search
+from booking.services import extensions, reminders
 from tests.builders import as_customer, make_catalog, make_customer, make_held_booking
 from tests.console.conftest import PASSWORD, email_of, overdue_holds
 from tests.support.fixtures import require_service

@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo
 
 from booking.clock import FrozenClock
 from booking.context import Context
-from booking.services import extensions, search
+from booking.queries import search
+from booking.services import extensions
 from tests.builders import as_customer, make_catalog, make_customer, make_held_booking
 from tests.console.conftest import ConsoleFactory, both
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from booking import outbox
 from booking.context import Context
 from booking.outbox import RetryLater
-from booking.services import outbox_admin, search
+from booking.queries import search
+from booking.services import outbox_admin
 from booking.views import OutboxView
 from tests.builders import make_catalog, make_customer, make_held_booking
 from tests.console.conftest import ConsoleFactory

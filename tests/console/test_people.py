@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from booking.context import Context
-from booking.services import customers, directory
+from booking.queries import directory
+from booking.services import customers
 from tests.builders import STAFF, make_catalog, make_customer, make_held_booking
 from tests.console.conftest import ConsoleFactory, references
 

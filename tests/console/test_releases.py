@@ -7,7 +7,8 @@ from datetime import timedelta
 
 from booking.clock import FrozenClock
 from booking.context import Context
-from booking.services import catalog, payments, reminders, search
+from booking.queries import search
+from booking.services import catalog, payments, reminders
 from tests.builders import STAFF, make_catalog, make_customer, make_held_booking
 from tests.console.conftest import ConsoleFactory, both, overdue_holds, references
 

@@ -7,7 +7,8 @@ from __future__ import annotations
 import pytest
 
 from booking.context import Context
-from booking.services import customers, directory
+from booking.queries import directory
+from booking.services import customers
 from booking.views import CustomerView
 from mail import inbound
 from mail.classify import failed_recipients

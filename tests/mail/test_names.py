@@ -7,7 +7,8 @@ import pytest
 from sqlalchemy import update
 
 from booking.context import Context
-from booking.services import customers, directory
+from booking.queries import directory
+from booking.services import customers
 from booking.tables.customers import Customer
 from booking.views import CustomerView
 from mail import channel as channel_module

@@ -13,8 +13,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from booking.errors import BookingError
-from booking.services import booking_admin, cancellations, payments, releases, search
-from booking.services.release_screen import deadline_on
+from booking.queries import search
+from booking.queries.release_screen import deadline_on
+from booking.services import booking_admin, cancellations, payments, releases
 from console.web.forms import Form
 from console.web.labels import N_
 from console.web.pages import Page, guarded

@@ -10,8 +10,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from booking.errors import BookingError
-from booking.services import search
-from booking.services.search import BookingFilter, BookingRow
+from booking.queries import search
+from booking.queries.search import BookingFilter, BookingRow
 from console.web import csvout
 from console.web.forms import Form, date_or_none, int_or_none
 from console.web.pages import Page, guarded

@@ -6,8 +6,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from booking.errors import BookingError
+from booking.queries import directory
 from booking.services import customers as customer_service
-from booking.services import directory
 from console.web.forms import Form, int_or_none
 from console.web.pages import Page, guarded
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.responses import Response
 from starlette.routing import Route
 
-from booking.services import dashboard as dashboard_service
+from booking.queries import dashboard as dashboard_service
 from console.web.pages import Page, guarded
 
 

@@ -7,8 +7,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from booking.errors import BookingError
-from booking.services import catalog_admin, extensions, inbox, release_screen
-from booking.services.release_screen import deadline_on
+from booking.queries import inbox, release_screen
+from booking.queries.release_screen import deadline_on
+from booking.services import catalog_admin, extensions
 from console.web.forms import Form
 from console.web.pages import Page, guarded
 

@@ -10,8 +10,9 @@ from urllib.parse import urlencode
 from starlette.responses import Response
 from starlette.routing import Route
 
-from booking.services import catalog_admin, release_screen, releases
-from booking.services.release_screen import ReleaseFilter, deadline_on
+from booking.queries import release_screen
+from booking.queries.release_screen import ReleaseFilter, deadline_on
+from booking.services import catalog_admin, releases
 from booking.services.releases import BulkResult
 from console.web.forms import Form, date_or_none, int_or_none
 from console.web.pages import Page, guarded

@@ -10,8 +10,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from booking.errors import BookingError
-from booking.services import catalog_admin, reports
-from booking.services.reports import DayRow, Period
+from booking.queries import reports
+from booking.queries.reports import DayRow, Period
+from booking.services import catalog_admin
 from console.web import csvout
 from console.web.charts import REASONS, reasons_chart
 from console.web.forms import date_or_none, int_or_none

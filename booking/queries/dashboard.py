@@ -11,9 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from booking.context import Context
+from booking.queries.listing import AnySelect, local_day, today
+from booking.queries.release_screen import Amount
 from booking.rules import states
-from booking.services.listing import AnySelect, local_day, today
-from booking.services.release_screen import Amount
 from booking.tables.bookings import Booking, ExtensionRequest, Payment
 from booking.tables.outbox import OutboxMessage
 

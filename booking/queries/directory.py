@@ -15,11 +15,11 @@ from sqlmodel import col
 
 from booking.context import Context
 from booking.errors import BookingError
+from booking.queries.listing import AnySelect, Page, bounds, ilike, paged, prefix_range
+from booking.queries.search import BookingRow, row_columns, to_row
 from booking.rules.text import single_line
-from booking.services.inbound import LatestBounce, latest_bounce
-from booking.services.listing import AnySelect, Page, bounds, ilike, paged, prefix_range
-from booking.services.search import BookingRow, row_columns, to_row
 from booking.tables.bookings import Booking
+from booking.tables.channels import InboundMail
 from booking.tables.customers import Customer, Organization
 
 RECENT_BOOKINGS = 100
@@ -192,5 +192,29 @@ async def organization_named(ctx: Context, *, name: str) -> int | None:
     async def work(session: AsyncSession) -> int | None:
         query = select(col(Organization.id)).where(col(Organization.name) == single_line(name))
         return (await session.execute(query)).scalar_one_or_none()
+
+    return await ctx.db.read(work)
+
+
+@dataclass(frozen=True, slots=True)
+class LatestBounce:
+    """The most recent bounce recorded for a customer (console customer page)."""
+
+    received_at: datetime
+    outcome: str
+
+
+async def latest_bounce(ctx: Context, *, customer_id: int) -> LatestBounce | None:
+    """The last bounce recorded for the customer (VERP token), for the console."""
+
+    async def work(session: AsyncSession) -> LatestBounce | None:
+        query = (
+            select(col(InboundMail.received_at), col(InboundMail.outcome))
+            .where(col(InboundMail.customer_id) == customer_id, col(InboundMail.kind) == "bounce")
+            .order_by(col(InboundMail.received_at).desc(), col(InboundMail.id).desc())
+            .limit(1)
+        )
+        found = (await session.execute(query)).first()
+        return LatestBounce(found[0], found[1]) if found else None
 
     return await ctx.db.read(work)

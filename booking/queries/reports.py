@@ -18,10 +18,10 @@ from sqlmodel import col
 
 from booking.context import Context
 from booking.errors import BookingError
+from booking.queries.dashboard import PAID
+from booking.queries.listing import local_day
+from booking.queries.search import BookingRow, row_columns, to_row
 from booking.rules import states
-from booking.services.dashboard import PAID
-from booking.services.listing import local_day
-from booking.services.search import BookingRow, row_columns, to_row
 from booking.tables.bookings import Booking, Item, Payment
 from booking.tables.catalog import Event
 

@@ -19,17 +19,16 @@ from sqlmodel import col
 
 from booking.context import Context
 from booking.errors import BookingError
+from booking.queries.listing import AnySelect, Page, bounds, ilike, local_day, paged, prefix_range
+from booking.queries.menus import Menus, load_menus
 from booking.rules import states
+from booking.rules.deadlines import proposed_deadline
 from booking.rules.references import normalize_reference
-from booking.services.common import policy_of
-from booking.services.extensions import ExtensionView, proposal
-from booking.services.listing import AnySelect, Page, bounds, ilike, local_day, paged, prefix_range
-from booking.services.menus import Menus, load_menus
 from booking.tables.bookings import Booking, ExtensionRequest, HistoryEntry, Payment, Ticket
 from booking.tables.catalog import Event, Performance
 from booking.tables.customers import Customer, Organization
 from booking.tables.outbox import OutboxMessage
-from booking.views import BookingView, load_booking
+from booking.views import BookingView, ExtensionView, load_booking
 
 STATUSES = (states.HELD, states.OVERDUE, states.CONFIRMED, states.CANCELLED, states.EXPIRED)
 
@@ -405,7 +404,7 @@ async def _detail(
         booking=view,
         row=row,
         customer_phone=customer.phone,
-        policy=policy_of(event, performance),
+        policy=performance.policy or event.policy,
         cancellation_allowed=event.cancellation_allowed,
         extension_days=event.extension_days,
         extension_count=booking.extension_count,
@@ -455,7 +454,13 @@ def _extension(
         status=request.status,
         current_deadline=booking.deadline,
         requested_until=request.requested_until,
-        proposed_until=proposal(event, booking, request.requested_until, now),
+        proposed_until=proposed_deadline(
+            booking.deadline,
+            starts_at=booking.starts_at,
+            now=now,
+            extension_days=event.extension_days,
+            wanted=request.requested_until,
+        ),
         granted_until=request.granted_until,
         reason=request.reason,
         customer_name=customer.name,

@@ -12,17 +12,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from booking.context import Context
-from booking.rules import states
-from booking.rules.deadlines import requested_until
-from booking.services.listing import AnySelect, Page, bounds, local_day, paged
-from booking.services.menus import Menus, load_menus
-from booking.services.search import (
+from booking.queries.listing import AnySelect, Page, bounds, local_day, paged
+from booking.queries.menus import Menus, load_menus
+from booking.queries.search import (
     BookingRow,
     customer_match,
     organizations_named,
     row_columns,
     to_row,
 )
+from booking.rules import states
+from booking.rules.deadlines import requested_until
 from booking.tables.bookings import Booking, ExtensionRequest
 from booking.tables.catalog import Event, Performance
 from booking.tables.customers import Customer
