@@ -31,7 +31,18 @@ from tests.console.served import Browser, SleepyClock, served
 pytestmark = pytest.mark.slow
 BURST = 40
 ROOT = Path(__file__).resolve().parents[2]
-HEALTHZ_BUDGET_S = 0.2  # the issue's figure: /healthz answers within 200 ms during the burst
+
+
+def healthz_budget() -> float:
+    """Twice one argon2 verify, timed now (same machine, same load; no fixed wall time): five
+    verifies on the event loop hold a /healthz for about five of them, off the loop none."""
+    hashed = staff.hash_password("correct horse battery")
+    times = []
+    for _ in range(3):
+        start = time.perf_counter()
+        staff._verify(hashed, "wrong guess")
+        times.append(time.perf_counter() - start)
+    return 2 * sorted(times)[1]
 
 
 @pytest.fixture
@@ -73,7 +84,8 @@ async def test_forty_concurrent_wrong_passwords_get_five_401_and_the_rest_429(
         codes, latencies = await burst_with_healthz(base_url, email_of("organizer"))
     assert codes == {401: staff_admin.MAX_PER_CLIENT_EMAIL, 429: BURST - 5}
     assert len(latencies) >= 10  # /healthz was asked for all along the burst
-    assert max(latencies) < HEALTHZ_BUDGET_S, f"slowest /healthz: {max(latencies):.3f} s"
+    budget = healthz_budget()
+    assert max(latencies) < budget, f"slowest /healthz: {max(latencies):.3f} s, budget {budget:.3f}"
 
 
 async def test_unguarded_check_then_record_lets_the_whole_burst_be_checked(
@@ -119,7 +131,7 @@ async def test_argon2_on_the_event_loop_stalls_healthz_during_the_burst(
     async with served(app) as base_url:
         codes, latencies = await burst_with_healthz(base_url, email_of("organizer"))
     assert codes[401] == staff_admin.MAX_PER_CLIENT_EMAIL
-    assert max(latencies) > HEALTHZ_BUDGET_S
+    assert max(latencies) > healthz_budget()
 
 
 # -- no lock-out by a stranger -----------------------------------------------------------------
