@@ -180,7 +180,7 @@ def baseline_sql(qmark: bool) -> dict[str, str]:
         "check": (
             "SELECT p.event_id, p.starts_at, p.on_sale, p.days_after_booking, "
             "p.days_before_event, e.timezone, e.max_per_order, e.days_after_booking, "
-            "e.days_before_event, t.event_id, t.area_id, t.price_minor, t.currency, t.active, "
+            "e.days_before_event, t.event_id, t.area_id, t.price_minor, e.currency, t.active, "
             "t.hold_channels, t.customer_types, t.days_after_booking, t.days_before_event, "
             "a.kind, c.customer_type, c.organization_id, c.language, c.email, "
             "c.email_undeliverable, c.telegram_chat_id, c.telegram_unreachable "

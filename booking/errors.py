@@ -58,10 +58,28 @@ MESSAGES: dict[str, str] = {
     ),
     # Issue 9, sign-in and secrets (console helper adds its codes below this line).
     # Issue 10, currencies (currency helper adds its codes below this line).
+    "bad_currency": (
+        "{value} is not a currency in use: give its ISO 4217 code, such as CHF, EUR or JPY."
+    ),
+    "mixed_currencies": (
+        "These places are priced in different currencies ({currencies}); a booking is in one "
+        "currency, so book them separately."
+    ),
+    "currency_locked": (
+        "The currency cannot change once the event has bookings: they were made in {currency}."
+    ),
     # Issue 10, deadlines (deadline helper adds its codes below this line).
+    "deadline_not_later": (
+        "The new deadline must be later than the current one: a deadline is never moved earlier."
+    ),
+    "deadline_at_performance": (
+        "The deadline is already the start of the performance; there is no more time to give."
+    ),
+    "not_yet_due": "Booking {reference} is not yet due; confirm to release it before its deadline.",
     # Issue 10, search (search helper adds its codes below this line).
     # Issue 10, notices (notices helper adds its codes below this line).
     # Issue 10, console fixes (console helper adds its codes below this line).
+    "contact_required": "Give an email or a phone number.",  # the desk form
 }
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from booking.i18n import gettext_for
+from booking.i18n import gettext_for, ngettext_for
 from booking.rules.formatting import money, when
 from booking.views import BookingView, OutboxView
 
@@ -35,10 +35,6 @@ SUBJECTS: dict[str, str] = {
 }
 
 BODIES: dict[str, str] = {
-    "booking_held": N_(
-        "{places} place(s) for {event} on {date} are held for you. Total: {total}. "
-        "Please pay before {deadline}, or the places will be released."
-    ),
     "reminder": N_(
         "Your places for {event} on {date} are held until {deadline}. Total: {total}. "
         "Pay now to keep them, or ask for more time."
@@ -81,6 +77,21 @@ BODIES: dict[str, str] = {
 }
 
 
+# Bodies that count places: (singular, plural), chosen with ngettext on the number of places.
+PLURAL_BODIES: dict[str, tuple[str, str]] = {
+    "booking_held": (
+        N_(
+            "{places} place for {event} on {date} is held for you. Total: {total}. "
+            "Please pay before {deadline}, or the place will be released."
+        ),
+        N_(
+            "{places} places for {event} on {date} are held for you. Total: {total}. "
+            "Please pay before {deadline}, or the places will be released."
+        ),
+    ),
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Notice:
     subject: str
@@ -111,8 +122,17 @@ def render(message: OutboxView) -> Notice:
     locale = message.locale
     values = fields(message.booking, message.payload, locale)
     subject = gettext_for(locale, SUBJECTS.get(message.kind, "{reference}"))
-    text = gettext_for(locale, BODIES.get(message.kind, ""))
+    text = body(message, locale)
     return Notice(subject.format_map(_Missing(values)), text.format_map(_Missing(values)).strip())
+
+
+def body(message: OutboxView, locale: str) -> str:
+    """The body's words; "1 place" or "3 places" where it counts them."""
+    if message.kind in PLURAL_BODIES:
+        singular, plural = PLURAL_BODIES[message.kind]
+        places = len(message.booking.items) if message.booking else 0
+        return ngettext_for(locale, singular, plural, places)
+    return gettext_for(locale, BODIES.get(message.kind, ""))
 
 
 class _Missing(dict[str, str]):

@@ -6,7 +6,7 @@ import asyncio
 import json
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
@@ -18,6 +18,7 @@ from sqlmodel import col
 
 from booking import views
 from booking.context import Context
+from booking.services import health
 from booking.sql import insert_ignoring_duplicates, skip_locked
 from booking.tables.customers import Customer
 from booking.tables.outbox import OutboxMessage
@@ -27,11 +28,17 @@ LEASE = timedelta(minutes=2)
 
 
 class RetryLater(Exception):
-    """The channel could not deliver now (rate limit, server down); try again after a delay."""
+    """The channel could not deliver now (rate limit, server down); try again after a delay.
 
-    def __init__(self, reason: str, *, after: float | None = None) -> None:
+    ``outage``: the channel itself is out (the SMTP server down or refusing us, the Bot API
+    answering 5xx), not this one message (a greylisted address, a rate limit). An outage is
+    logged once and shown in /healthz until a delivery on that channel goes through.
+    """
+
+    def __init__(self, reason: str, *, after: float | None = None, outage: bool = False) -> None:
         super().__init__(reason)
         self.after = after
+        self.outage = outage
 
 
 class Unreachable(Exception):
@@ -156,11 +163,13 @@ async def deliver_due(
         group = claimed[start : start + concurrency]
         outcomes = await asyncio.gather(*(_deliver_one(ctx, i, owner, report) for i in group))
         done = {
-            status: [i for i, o in zip(group, outcomes, strict=True) if o == status]
+            status: [i for i, o in zip(group, outcomes, strict=True) if o and o[0] == status]
             for status in ("sent", "skipped")
         }
+        working = {o[1] for o in outcomes if o and o[0] == "sent"}
         if done["sent"] or done["skipped"]:
-            await ctx.db.write(partial(_finish, now=ctx.clock.now(), owner=owner, done=done))
+            finish = partial(_finish, now=ctx.clock.now(), owner=owner, done=done, working=working)
+            await ctx.db.write(finish)
     return report
 
 
@@ -193,15 +202,15 @@ async def _claim(
 
 async def _deliver_one(
     ctx: Context, message_id: int, owner: str, report: DeliveryReport
-) -> str | None:
-    """Deliver one message; returns "sent" or "skipped" for the caller to record, or None when
-    the outcome (retry, dead) is already recorded."""
+) -> tuple[str, str] | None:
+    """Deliver one message; returns ("sent" or "skipped", its channel) for the caller to
+    record, or None when the outcome (retry, dead) is already recorded."""
     view = await ctx.db.read(lambda s: views.load_outbox(s, message_id))
     if view is None:
         return None
     if not views.still_relevant(view):
         report.skipped += 1
-        return "skipped"
+        return "skipped", view.channel
     channel = ctx.channels[view.channel]
     try:
         await channel.deliver(view)
@@ -211,14 +220,15 @@ async def _deliver_one(
         report.dead += 1
         return None
     except RetryLater as exc:
-        await _retry(ctx, view, owner, str(exc), exc.after, report)
+        outage = str(exc) if exc.outage else None
+        await _retry(ctx, view, owner, str(exc), exc.after, report, outage=outage)
         return None
     except Exception as exc:  # an adapter bug or outage must not stop the other messages
         log.exception("delivery of outbox message %s failed", message_id)
         await _retry(ctx, view, owner, f"{type(exc).__name__}: {exc}", None, report)
         return None
     report.sent += 1
-    return "sent"
+    return "sent", view.channel
 
 
 async def _retry(
@@ -228,6 +238,8 @@ async def _retry(
     error: str,
     after: float | None,
     report: DeliveryReport,
+    *,
+    outage: str | None = None,
 ) -> None:
     attempts = view.attempts + 1
     dead = attempts >= ctx.settings.outbox_max_attempts
@@ -246,6 +258,8 @@ async def _retry(
                 lease_until=None,
             )
         )
+        if outage is not None:
+            await _outage(session, view.channel, outage, now)
 
     await ctx.db.write(work)
     report.errors.append(error)
@@ -255,10 +269,27 @@ async def _retry(
         report.retried += 1
 
 
+async def _outage(session: AsyncSession, channel: str, reason: str, now: datetime) -> None:
+    """Once per episode, whichever process sees it first (``health.channel_down``)."""
+    if await health.channel_down(session, channel=channel, reason=reason, now=now):
+        log.warning(
+            "%s channel is out, notices wait and are retried: %s (said once until it is back)",
+            channel,
+            reason,
+        )
+
+
 async def _finish(
-    session: AsyncSession, now: datetime, owner: str, done: dict[str, list[int]]
+    session: AsyncSession,
+    now: datetime,
+    owner: str,
+    done: dict[str, list[int]],
+    working: Iterable[str] = (),
 ) -> None:
-    """Mark delivered (or no longer relevant) messages, if this process still holds them."""
+    """Mark delivered (or no longer relevant) messages, if this process still holds them, and
+    end the outage of every channel that just delivered one."""
+    for channel in await health.channels_up(session, channels=working):
+        log.info("%s channel is back: notices go out again", channel)
     for status, ids in done.items():
         if ids:
             await session.execute(

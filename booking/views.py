@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from booking.i18n import N_, gettext_for
 from booking.rules import states
 from booking.tables.bookings import Booking, Item
 from booking.tables.catalog import Event, Seat, Tariff
@@ -44,6 +45,25 @@ class CustomerView:
         )
 
 
+SEAT_LABEL = N_("{section} · row {row} · seat {number}")
+
+
+@dataclass(frozen=True, slots=True)
+class SeatPlace:
+    """A numbered seat as data. Its words ("row", "seat") belong to the reader's language, so
+    the core hands out the parts and each channel asks for ``label(locale)``."""
+
+    section: str
+    row: str
+    number: int
+
+    def label(self, locale: str) -> str:
+        """'Stalls · row C · seat 12', 'Stalls · rang C · place 12'."""
+        return gettext_for(locale, SEAT_LABEL).format(
+            section=self.section, row=self.row, number=self.number
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class ItemView:
     id: int
@@ -51,7 +71,7 @@ class ItemView:
     tariff_id: int
     tariff_name: str
     price_minor: int
-    seat: str | None  # "Stalls · row C · seat 12"
+    seat: SeatPlace | None  # numbered seats only; shown with seat.label(locale)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +105,7 @@ class TicketView:
     starts_at: datetime
     timezone: str
     tariff_name: str
-    seat: str | None
+    seat: SeatPlace | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,8 +120,8 @@ class OutboxView:
     booking: BookingView | None
 
 
-def seat_label(seat: Seat) -> str:
-    return f"{seat.section} · row {seat.row} · seat {seat.number}"
+def seat_place(seat: Seat) -> SeatPlace:
+    return SeatPlace(section=seat.section, row=seat.row, number=seat.number)
 
 
 def booking_view(
@@ -130,7 +150,7 @@ def booking_view(
                 tariff_id=item.tariff_id,
                 tariff_name=tariff.name,
                 price_minor=item.price_minor - item.discount_minor,
-                seat=seat_label(seat) if seat else None,
+                seat=seat_place(seat) if seat else None,
             )
             for item, tariff, seat in items
         ),

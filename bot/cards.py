@@ -9,7 +9,7 @@ from aiogram.types import InlineKeyboardMarkup
 from booking.views import BookingView
 from bot.buttons import Keyboard
 from bot.callbacks import BookingCb, MenuCb
-from bot.formatting import clip, money, short, status, when
+from bot.formatting import clip, money, seat, short, status, when
 from bot.i18n import _
 
 PAGE = 8  # bookings per page of /mybookings: one screen on a phone
@@ -19,7 +19,7 @@ def items_lines(booking: BookingView) -> list[str]:
     """'2 × Standing' and one line per seat, so the customer sees exactly what they hold."""
     counts = Counter(item.tariff_name for item in booking.items)
     lines = [f"{n} × {name}" for name, n in counts.items()]
-    lines += [f"  · {item.seat}" for item in booking.items if item.seat]
+    lines += [f"  · {seat(item.seat)}" for item in booking.items if item.seat]
     return lines
 
 

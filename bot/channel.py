@@ -4,7 +4,9 @@ Rendered with ``booking.notices`` in the recipient's language; a payment confirm
 followed by the tickets as QR images. Telegram's limits are kept by a small rate limiter
 (about one message a second per chat, 30 a second overall); a 429 becomes RetryLater with
 Telegram's retry_after, a blocked bot (403) becomes Unreachable, and the core then marks the
-chat unreachable and falls back to email.
+chat unreachable and falls back to email. The Bot API down (network errors, 5xx) or refusing
+the token (401) is an outage of the channel: logged once and shown in /healthz until a
+message goes through; the token never appears in the reason.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from aiogram.exceptions import (
     TelegramNetworkError,
     TelegramRetryAfter,
     TelegramServerError,
+    TelegramUnauthorizedError,
 )
 from aiogram.types import BufferedInputFile, InlineKeyboardMarkup, MessageEntity
 
@@ -256,5 +259,8 @@ class TelegramChannel:
                 self._gone(chat_id)
                 raise Unreachable(f"Telegram: {exc.message}") from exc
             raise
+        except TelegramUnauthorizedError as exc:  # the token was revoked: nothing goes out
+            raise RetryLater("Telegram refused the bot token (401)", outage=True) from exc
         except (TelegramNetworkError, TelegramServerError) as exc:
-            raise RetryLater(f"Telegram unavailable: {exc.message}") from exc
+            reason = f"Telegram unavailable: {exc.message}".replace(self.bot.token, "<token>")
+            raise RetryLater(reason, outage=True) from exc

@@ -9,6 +9,7 @@ from babel.dates import format_date, format_datetime
 
 from booking.rules.formatting import money as _money
 from booking.rules.formatting import when as _when
+from booking.views import SeatPlace
 from bot.i18n import N_, _, current_locale
 
 STATUS = {
@@ -37,6 +38,11 @@ def short(at: datetime, timezone: str) -> str:
 
 def day(on: date) -> str:
     return format_date(on, "EEE d MMM y", locale=current_locale())
+
+
+def seat(place: SeatPlace) -> str:
+    """'Stalls · rang C · place 12' in the update's language."""
+    return place.label(current_locale())
 
 
 def status(code: str) -> str:

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-from booking.i18n import gettext_for
+from booking.i18n import gettext_for, ngettext_for
 from booking.rules.formatting import pick_locale
 
 _locale: ContextVar[str] = ContextVar("guichet_bot_locale", default="en")
@@ -42,6 +42,12 @@ def _(message: str, /, **params: object) -> str:
     """``message`` in the current language, placeholders filled in."""
     text = gettext_for(_locale.get(), message)
     return text.format(**params) if params else text
+
+
+def ngettext(singular: str, plural: str, n: int, /, **params: object) -> str:
+    """The form that fits ``n`` in the current language ("1 place", "2 places"); ``{n}`` and
+    the other placeholders filled in."""
+    return ngettext_for(_locale.get(), singular, plural, n).format(n=n, **params)
 
 
 def N_(message: str, /) -> str:

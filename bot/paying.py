@@ -16,7 +16,7 @@ from booking.context import Context
 from booking.services import checkouts
 from booking.views import BookingView
 from bot.formatting import clip, short
-from bot.i18n import _
+from bot.i18n import _, ngettext
 from bot.settings import BotSettings
 
 PAYLOAD_PREFIX = "booking:"
@@ -31,7 +31,10 @@ def reference_in(payload: str) -> str | None:
 
 
 def prices(booking: BookingView) -> list[LabeledPrice]:
-    """One line per ticket type; a single total line if discounts make the lines disagree."""
+    """One line per ticket type; a single total line if discounts make the lines disagree.
+
+    Amounts go as stored: minor units of the booking's currency as CLDR sizes them (Babel),
+    which is what Telegram's ``exp`` counts for JPY (0) and CHF or EUR (2): ¥4,500 is 4500."""
     amounts: Counter[str] = Counter()
     counts: Counter[str] = Counter()
     for item in booking.items:
@@ -83,11 +86,12 @@ async def offer_payment(
 
 async def _send_invoice(bot: Bot, chat_id: int, booking: BookingView, settings: BotSettings) -> str:
     """Send the invoice; returns "" when sent, otherwise what to tell the customer instead."""
-    description = _(
-        "Booking {reference} · {date} · {places} place(s)",
+    description = ngettext(
+        "Booking {reference} · {date} · {n} place",
+        "Booking {reference} · {date} · {n} places",
+        len(booking.items),
         reference=booking.reference,
         date=short(booking.starts_at, booking.timezone),
-        places=len(booking.items),
     )
     try:
         await bot.send_invoice(

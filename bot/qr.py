@@ -10,7 +10,7 @@ from aiogram.types import BufferedInputFile
 
 from booking.services import tickets
 from booking.views import TicketView
-from bot.formatting import when
+from bot.formatting import seat, when
 from bot.i18n import _
 
 MAX_WAIT_S = 10  # longer than this, /tickets shows them again later
@@ -19,7 +19,7 @@ MAX_WAIT_S = 10  # longer than this, /tickets shows them again later
 def caption(ticket: TicketView) -> str:
     lines = [ticket.event_title, when(ticket.starts_at, ticket.timezone), ticket.tariff_name]
     if ticket.seat:
-        lines.append(ticket.seat)
+        lines.append(seat(ticket.seat))
     lines.append(
         _("Booking {reference} · show this code at the entrance", reference=ticket.reference)
     )

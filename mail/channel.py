@@ -1,8 +1,9 @@
 """The outbox channel for email: gather what a notice shows, render it, send it.
 
-Threading (one conversation per booking in every client): the "booking held" email's
-Message-ID is the booking's thread root; every later email of that booking names the root in
-In-Reply-To and References, and an answer to a customer's email also names their message.
+Threading (one conversation per booking in every client): the first "booking held" email's
+Message-ID is the booking's thread root; every later email of that booking, a resend of the
+booking email included, has a Message-ID of its own and names the root in In-Reply-To and
+References, and an answer to a customer's email also names their message.
 Reply-To is ``<mailbox>+<signed token>@<domain>``, so a reply says which booking it is about.
 The envelope sender of *every* message (with or without a booking: link codes, status
 answers) is ``<mailbox>+<bounce token>@<domain>``, bound to the customer and the address it
@@ -153,8 +154,11 @@ class EmailChannel:
                 headers |= {"In-Reply-To": theirs_ref, "References": theirs_ref}
             return headers
         root = f"<booking.{message.booking.reference}@{domain}>"
-        if message.kind == "booking_held":
+        if message.kind == "booking_held" and not message.payload.get("resent"):
             return {"Message-ID": root}
+        # A resend (and every later email) has its own Message-ID: a client that has seen an
+        # id drops the second copy silently (Gmail does). In-Reply-To and References name the
+        # root, so the resend still lands in the booking's conversation.
         return {
             "Message-ID": f"<{message.booking.reference}.{message.kind}.{message.id}@{domain}>",
             "In-Reply-To": theirs_ref or root,

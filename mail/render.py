@@ -163,7 +163,8 @@ def lines(booking: BookingView, locale: str) -> list[Line]:
     seats: dict[tuple[str, int], list[str]] = {}
     for item in booking.items:
         if item.seat:
-            seats.setdefault((item.tariff_name, item.price_minor), []).append(item.seat)
+            key = (item.tariff_name, item.price_minor)
+            seats.setdefault(key, []).append(item.seat.label(locale))
     return [
         Line(n, name, money(price, booking.currency, locale), tuple(seats.get((name, price), [])))
         for (name, price), n in counts.items()

@@ -4,6 +4,10 @@ Failures are sorted for the outbox (SPEC §11: never a lost message): a server t
 slow, refusing us or answering 4xx means ``RetryLater`` (the outbox backs off and tries
 again); a permanent 5xx on the recipient means ``Unreachable`` (the address is dead: the
 customer is marked undeliverable and the notice falls back to Telegram when linked).
+
+Failures of the server itself (unreachable, login refused, 421, connection lost) are marked
+``outage``: logged once and shown in /healthz until mail goes out again. Reasons name the
+kind of failure and the SMTP code only, never the account or its password.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ log = logging.getLogger(__name__)
 # subjects right after "Subject:" (the "(Europe/Zurich)" of a deadline), which clients show
 # with a leading space.
 WIRE = policy.SMTP.clone(max_line_length=998)
+SERVICE_NOT_AVAILABLE = 421  # RFC 5321 4.2.3: the server is closing the channel for everyone
 
 
 class SmtpSender:
@@ -84,10 +89,10 @@ class SmtpSender:
         except aiosmtplib.SMTPAuthenticationError as exc:
             await _close(client)
             # A configuration problem, not the customer's: keep the message and say why.
-            raise RetryLater(f"SMTP login refused ({exc.code})") from exc
+            raise RetryLater(f"SMTP login refused ({exc.code})", outage=True) from exc
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
             await _close(client)
-            raise RetryLater(f"SMTP server unavailable: {type(exc).__name__}") from exc
+            raise RetryLater(f"SMTP server unavailable: {type(exc).__name__}", outage=True) from exc
         return client
 
     async def _send_on(
@@ -110,9 +115,11 @@ class SmtpSender:
         except aiosmtplib.SMTPResponseException as exc:
             # 4xx is temporary by definition; a 5xx on MAIL or DATA is about the message or
             # our account, not the address, so it is retried too (and is dead after N tries).
-            raise RetryLater(f"SMTP server answered {exc.code}") from exc
+            # 421 is the server itself closing for everyone: an outage, not this message.
+            outage = exc.code == SERVICE_NOT_AVAILABLE
+            raise RetryLater(f"SMTP server answered {exc.code}", outage=outage) from exc
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
-            raise RetryLater(f"SMTP connection lost: {type(exc).__name__}") from exc
+            raise RetryLater(f"SMTP connection lost: {type(exc).__name__}", outage=True) from exc
 
 
 class _Stale(RetryLater):

@@ -43,6 +43,7 @@ async def make_catalog(
     max_per_order: int = 10,
     seats: tuple[SeatSpec, ...] | None = None,
     name: str = "Salle Test",
+    currency: str = "CHF",
 ) -> Catalog:
     areas = await catalog.create_venue(
         ctx,
@@ -59,6 +60,7 @@ async def make_catalog(
         title="Test Concert",
         venue_id=await _venue_id(ctx, name),
         timezone=timezone,
+        currency=currency,
         policy=policy,
         days_after_booking=days_after_booking,
         days_before_event=days_before_event,
@@ -86,6 +88,7 @@ async def make_catalog(
         name="Seated",
         price_minor=6500,
     )
+    # Prices are minor units of ``currency``: 4500 is CHF 45.00, or ¥4,500.
     return Catalog(event_id, performance_id, areas["Floor"], areas["Stalls"], ga, seated, starts_at)
 
 

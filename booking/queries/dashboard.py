@@ -30,11 +30,14 @@ class Dashboard:
     sales_today_amounts: tuple[Amount, ...]
     dead_notices: int
     refunds_due: int
+    # Notices not yet delivered, per channel: the page says when their channel is off.
+    waiting_email: int = 0
+    waiting_telegram: int = 0
 
 
 def counts_query(now: datetime, timezone: str) -> AnySelect:
     """Every count of the dashboard in one statement of scalar subqueries, each an index range:
-    one round trip to the database instead of six."""
+    one round trip to the database instead of eight."""
     end_of_day = local_day(today(now, timezone), timezone)[1]
     held = (
         col(Booking.status) == states.HELD,
@@ -52,7 +55,17 @@ def counts_query(now: datetime, timezone: str) -> AnySelect:
         count(ExtensionRequest, col(ExtensionRequest.status) == "pending").label("pending"),
         count(OutboxMessage, col(OutboxMessage.status) == "dead").label("dead"),
         count(Booking, col(Booking.refund_due).is_(True)).label("refunds"),
+        *(
+            count(OutboxMessage, col(OutboxMessage.status) == "pending", _on(channel)).label(
+                f"waiting_{channel}"
+            )
+            for channel in ("email", "telegram")  # each a range of ix_outbox_due
+        ),
     )
+
+
+def _on(channel: str) -> Any:
+    return col(OutboxMessage.channel) == channel
 
 
 def sales_query(now: datetime, timezone: str) -> AnySelect:
@@ -80,6 +93,8 @@ async def dashboard(ctx: Context) -> Dashboard:
             sales_today_amounts=tuple(Amount(c, int(s or 0)) for c, _, s in sales),
             dead_notices=int(counts.dead),
             refunds_due=int(counts.refunds),
+            waiting_email=int(counts.waiting_email),
+            waiting_telegram=int(counts.waiting_telegram),
         )
 
     return await ctx.db.read(work)

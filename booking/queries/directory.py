@@ -9,14 +9,14 @@ import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import false, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from booking.context import Context
 from booking.errors import BookingError
-from booking.queries.listing import AnySelect, Page, bounds, ilike, paged, prefix_range
-from booking.queries.search import BookingRow, row_columns, to_row
+from booking.queries.listing import AnySelect, Page, bounds, ilike, paged
+from booking.queries.search import BookingRow, customers_matching, row_columns, to_row
 from booking.rules.text import single_line
 from booking.tables.bookings import Booking
 from booking.tables.channels import InboundMail
@@ -84,21 +84,13 @@ def _customer_columns() -> AnySelect:
 async def search_customers(
     ctx: Context, *, text: str, page: int = 1, per_page: int = 50
 ) -> Page[CustomerRow]:
-    """By part of the name or company, the start of the email, or the phone number."""
+    """The customers the bookings search finds by ``text`` (``search.customers_matching``:
+    part of the name or company, the start of the email, the phone in any common form)."""
     page, per_page, offset = bounds(page, per_page)
-    text = text.strip()
     query = _customer_columns()
-    if text:
-        if "@" in text:
-            query = query.where(prefix_range(col(Customer.email_key), text.lower()))
-        else:
-            query = query.where(
-                or_(
-                    ilike(col(Customer.name), text),
-                    ilike(col(Customer.company), text),
-                    col(Customer.phone) == text,
-                )
-            )
+    if text.strip():
+        matching = customers_matching(text)
+        query = query.where(col(Customer.id).in_(matching) if matching is not None else false())
     query = query.order_by(col(Customer.name), col(Customer.id)).offset(offset).limit(per_page + 1)
 
     async def work(session: AsyncSession) -> Page[CustomerRow]:

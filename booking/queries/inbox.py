@@ -89,6 +89,7 @@ async def inbox(ctx: Context, *, status: str = "pending") -> list[InboxRow]:
                     now=now,
                     extension_days=e.extension_days,
                     wanted=r.requested_until,
+                    timezone=e.timezone,
                 ),
                 reason=r.reason,
                 decided_at=r.decided_at,

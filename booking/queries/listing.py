@@ -90,6 +90,19 @@ def prefix_range(column: Any, prefix: str) -> ColumnElement[bool]:
     return within
 
 
+# Above every character: a prefix range ends here. (U+FFFF would leave out tokens that go on
+# with a character past the Basic Multilingual Plane.)
+_TOP = "\U0010ffff"
+
+
+def starts_with(column: Any, prefix: str) -> ColumnElement[bool]:
+    """``column`` starts with ``prefix``, compared as code points (binary on SQLite, COLLATE
+    "C" on PostgreSQL), as one range of an index on ``column``; LIKE's wildcards in ``prefix``
+    are plain characters here."""
+    within: ColumnElement[bool] = (column >= prefix) & (column < prefix + _TOP)
+    return within
+
+
 def local_day(day: date, timezone: str) -> tuple[datetime, datetime]:
     """[start, end) of ``day`` in ``timezone``, as aware UTC."""
     tz = ZoneInfo(timezone)

@@ -16,13 +16,14 @@ from booking.queries.listing import AnySelect, Page, bounds, local_day, paged
 from booking.queries.menus import Menus, load_menus
 from booking.queries.search import (
     BookingRow,
-    customer_match,
+    matching_ids,
     organizations_named,
     row_columns,
+    text_match,
     to_row,
 )
 from booking.rules import states
-from booking.rules.deadlines import requested_until
+from booking.rules.deadlines import is_due, requested_until
 from booking.tables.bookings import Booking, ExtensionRequest
 from booking.tables.catalog import Event, Performance
 from booking.tables.customers import Customer
@@ -35,7 +36,7 @@ MAX_BULK = 1000  # one decision covers at most this many holds; the screen says 
 class ReleaseFilter:
     event_id: int | None = None
     performance_id: int | None = None
-    customer: str = ""  # part of a name, or the start of an email
+    customer: str = ""  # as the bookings search reads it (search.text_match)
     organization_id: int | None = None
     organization: str = ""  # part of an organization's name
     deadline_from: date | None = None  # at the venue (GUICHET_TIMEZONE)
@@ -112,7 +113,9 @@ def parts(flt: ReleaseFilter, now: datetime, timezone: str) -> list[ColumnElemen
     return {"overdue": [overdue], "due": [due]}.get(flt.show, [overdue, due])
 
 
-def _filtered(query: AnySelect, flt: ReleaseFilter) -> AnySelect:
+def _filtered(query: AnySelect, flt: ReleaseFilter, found: Any | None = None) -> AnySelect:
+    """``query`` narrowed by ``flt``; ``found``, when given, is the customer filter's
+    ``search.matching_ids`` as a CTE shared by the statement's parts."""
     if flt.event_id is not None:
         query = query.where(col(Booking.event_id) == flt.event_id)
     if flt.performance_id is not None:
@@ -122,8 +125,10 @@ def _filtered(query: AnySelect, flt: ReleaseFilter) -> AnySelect:
     if flt.organization.strip():
         query = query.where(col(Booking.organization_id).in_(organizations_named(flt.organization)))
     if flt.customer.strip():
-        matching = select(col(Customer.id)).where(customer_match(flt.customer))
-        query = query.where(col(Booking.customer_id).in_(matching))
+        if found is not None:
+            query = query.where(col(Booking.id).in_(select(found.c.id)))
+        else:
+            query = query.where(text_match(flt.customer))
     return query
 
 
@@ -145,11 +150,23 @@ def list_query(part: ColumnElement[bool], flt: ReleaseFilter, offset: int, limit
     )
 
 
-def totals_query(part: ColumnElement[bool], flt: ReleaseFilter) -> AnySelect:
+def totals_query(
+    part: ColumnElement[bool], flt: ReleaseFilter, found: Any | None = None
+) -> AnySelect:
     query = select(col(Booking.currency), func.count(), func.sum(col(Booking.total_minor))).where(
         part
     )
-    return _filtered(query, flt).group_by(col(Booking.currency))
+    return _filtered(query, flt, found).group_by(col(Booking.currency))
+
+
+def shared_matches(flt: ReleaseFilter) -> Any | None:
+    """The customer filter's booking ids as one CTE: the totals of both parts test them, and
+    built once per statement rather than per part they cost a broad search ("cuch lea",
+    17,000 bookings of 1,000,000) a fifth less."""
+    if not flt.customer.strip():
+        return None
+    ids = matching_ids(flt.customer)
+    return None if ids is None else ids.cte("customer_matches")
 
 
 async def release_screen(
@@ -163,8 +180,12 @@ async def release_screen(
 
     async def work(session: AsyncSession) -> ReleaseScreen:
         # Both parts' totals in one statement: (part, currency, count, amount) rows.
+        found = shared_matches(flt)
         totals = union_all(
-            *(totals_query(part, flt).add_columns(literal(i)) for i, part in enumerate(chosen))
+            *(
+                totals_query(part, flt, found).add_columns(literal(i))
+                for i, part in enumerate(chosen)
+            )
         )
         counts = [0] * len(chosen)
         amounts: dict[str, int] = {}
@@ -239,6 +260,48 @@ async def event_policies(ctx: Context) -> list[EventPolicy]:
         return [
             EventPolicy(e.id or 0, e.title, e.policy, e.extension_days, e.auto_extend_days)
             for e in (await session.execute(query)).scalars()
+        ]
+
+    return await ctx.db.read(work)
+
+
+@dataclass(frozen=True, slots=True)
+class ReleaseCandidate:
+    """One hold "release now" would take, as the confirmation shows it."""
+
+    reference: str
+    customer_name: str
+    status: str
+    deadline: datetime | None
+    timezone: str
+    due: bool  # overdue, or its deadline has come; else the customer still has time
+
+
+async def release_candidates(ctx: Context, *, references: list[str]) -> list[ReleaseCandidate]:
+    """The open holds among ``references``, by deadline, each marked due or not yet due, for
+    the confirmation that names the holds whose customers still have time to pay."""
+    now = ctx.clock.now()
+
+    async def work(session: AsyncSession) -> list[ReleaseCandidate]:
+        query = (
+            select(
+                col(Booking.reference),
+                col(Customer.name),
+                col(Booking.status),
+                col(Booking.deadline),
+                col(Event.timezone),
+            )
+            .join(Customer, col(Customer.id) == Booking.customer_id)
+            .join(Event, col(Event.id) == Booking.event_id)
+            .where(
+                col(Booking.reference).in_(references),
+                col(Booking.status).in_(sorted(states.OPEN)),
+            )
+            .order_by(col(Booking.deadline), col(Booking.id))
+        )
+        return [
+            ReleaseCandidate(ref, name, status, deadline, tz, is_due(status, deadline, now=now))
+            for ref, name, status, deadline, tz in (await session.execute(query)).all()
         ]
 
     return await ctx.db.read(work)

@@ -13,20 +13,21 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, false, intersect, or_, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from booking.context import Context
 from booking.errors import BookingError
-from booking.queries.listing import AnySelect, Page, bounds, ilike, local_day, paged, prefix_range
+from booking.queries.listing import AnySelect, Page, bounds, ilike, local_day, paged, starts_with
 from booking.queries.menus import Menus, load_menus
 from booking.rules import states
 from booking.rules.deadlines import proposed_deadline
 from booking.rules.references import normalize_reference
+from booking.rules.search_keys import query_terms
 from booking.tables.bookings import Booking, ExtensionRequest, HistoryEntry, Payment, Ticket
 from booking.tables.catalog import Event, Performance
-from booking.tables.customers import Customer, Organization
+from booking.tables.customers import Customer, CustomerToken, Organization
 from booking.tables.outbox import OutboxMessage
 from booking.views import BookingView, ExtensionView, load_booking
 
@@ -37,7 +38,7 @@ STATUSES = (states.HELD, states.OVERDUE, states.CONFIRMED, states.CANCELLED, sta
 class BookingFilter:
     """What the console's booking search narrows by; every part is optional."""
 
-    text: str = ""  # a reference, an email (or its start), or part of a name
+    text: str = ""  # a reference, part of a name, the start of an email, a phone (``text_match``)
     event_id: int | None = None
     performance_id: int | None = None
     organization_id: int | None = None
@@ -187,11 +188,60 @@ def version_of(booking: Booking) -> str:
     return hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
 
 
-def customer_match(text: str) -> Any:
-    """Customers whose email starts with ``text`` (when it has an @) or whose name contains it."""
-    if "@" in text:
-        return prefix_range(col(Customer.email_key), text.strip().lower())
-    return ilike(col(Customer.name), text.strip())
+def customers_matching(text: str) -> Any | None:
+    """Ids of the customers ``text`` finds (``booking.rules.search_keys``): every typed word
+    starts one of their tokens, or the whole text, read as a phone number, starts one. Each
+    word is one range of the (token, customer_id) primary key, so the cost follows the number
+    of customers found, not the number of customers. None when ``text`` looks for nothing."""
+    terms = query_terms(text)
+    token, owner = col(CustomerToken.token), col(CustomerToken.customer_id)
+    found: list[Any] = []
+    words = [
+        select(owner).where(or_(*(starts_with(token, p) for p in sorted(alternatives))))
+        for alternatives in terms.words
+    ]
+    if len(words) > 1:
+        # As a subquery: SQLite takes no parenthesized compound inside another.
+        every = intersect(*words).subquery()
+        found.append(select(every.c.customer_id))
+    elif words:
+        found.append(words[0])
+    if terms.phone:
+        found.append(
+            select(owner).where(or_(*(starts_with(token, p) for p in sorted(terms.phone))))
+        )
+    if not found:
+        return None
+    return union(*found) if len(found) > 1 else found[0]
+
+
+def text_match(text: str) -> ColumnElement[bool]:
+    """The bookings ``text`` typed in a search box finds: the booking it spells as a
+    reference ("k7m 4qx"), and the bookings of every customer it finds. A word that looks
+    like a reference ("jeanne" is JEA-NNE) is tried as both. The bookings list and the release
+    screen's customer filter both use this, so they find the same people."""
+    matching = matching_ids(text)
+    if matching is None:
+        return false()
+    # The ids of those bookings first (the reference's unique index, the customers' bookings
+    # through ix_booking_customer_id), then the page by id: otherwise SQLite walks a status
+    # or date index over every hold and tests each one's customer.
+    return col(Booking.id).in_(matching)
+
+
+def matching_ids(text: str) -> AnySelect | None:
+    """The ids of the bookings ``text`` finds (see ``text_match``); None when none can be.
+    A statement that tests them twice (the release screen's totals) takes them as one CTE."""
+    found: list[ColumnElement[bool]] = []
+    reference = normalize_reference(text)
+    if reference is not None:
+        found.append(col(Booking.reference) == reference)
+    customers = customers_matching(text)
+    if customers is not None:
+        found.append(col(Booking.customer_id).in_(customers))
+    if not found:
+        return None
+    return select(col(Booking.id)).where(or_(*found))
 
 
 def organizations_named(text: str) -> AnySelect:
@@ -201,16 +251,8 @@ def organizations_named(text: str) -> AnySelect:
 
 
 def _filtered(query: AnySelect, flt: BookingFilter, timezone: str) -> AnySelect:
-    text = flt.text.strip()
-    if text:
-        reference = normalize_reference(text)
-        if reference is not None:
-            query = query.where(col(Booking.reference) == reference)
-        else:
-            # Customers first, then their bookings through ix_booking_customer_id: the planner
-            # then never walks a million bookings to test each one's customer name.
-            matching = select(col(Customer.id)).where(customer_match(text))
-            query = query.where(col(Booking.customer_id).in_(matching))
+    if flt.text.strip():
+        query = query.where(text_match(flt.text))
     if flt.event_id is not None:
         query = query.where(col(Booking.event_id) == flt.event_id)
     if flt.performance_id is not None:
@@ -233,18 +275,35 @@ def _filtered(query: AnySelect, flt: BookingFilter, timezone: str) -> AnySelect:
 
 def _newest_first(flt: BookingFilter, timezone: str, offset: int, per_page: int) -> AnySelect:
     """One page of matches, newest first, and one row more to know if a next page exists."""
-    return (
-        _filtered(row_columns(), flt, timezone)
-        .order_by(col(Booking.created_at).desc(), col(Booking.id).desc())
-        .offset(offset)
-        .limit(per_page + 1)
-    )
+    order = (col(Booking.created_at).desc(), col(Booking.id).desc())
+    if not flt.text.strip():
+        # The listing walks ix_booking_created_at and stops after the page.
+        return (
+            _filtered(row_columns(), flt, timezone)
+            .order_by(*order)
+            .offset(offset)
+            .limit(per_page + 1)
+        )
+    return page_by_id(_filtered(select(col(Booking.id)), flt, timezone), order, offset, per_page)
+
+
+def page_by_id(ids: AnySelect, order: tuple[Any, ...], offset: int, per_page: int) -> AnySelect:
+    """The rows of one page of ``ids`` (a SELECT of booking ids, filtered), in ``order``.
+
+    A search finds its bookings from the customers (``text_match``), and a broad one ("cuch
+    lea": 1/60 of the customers, 17,000 of 1,000,000 bookings) must sort them all: sorted
+    with their customer, event and organization joined, that cost 240 ms at p95. Here only
+    the booking's own sort columns are sorted, the page is cut, and only its rows are joined
+    (about twice as fast; the same rows in the same order, the order being repeated outside).
+    """
+    page = ids.order_by(*order).offset(offset).limit(per_page + 1)
+    return row_columns().where(col(Booking.id).in_(page)).order_by(*order)
 
 
 async def search_bookings(
     ctx: Context, *, flt: BookingFilter, page: int = 1, per_page: int = 50
 ) -> Page[BookingRow]:
-    """Newest first. A reference finds exactly that booking; an email finds by its start."""
+    """Newest first; ``flt.text`` as ``text_match`` reads it."""
     page, per_page, offset = bounds(page, per_page)
     query = _newest_first(flt, ctx.settings.timezone, offset, per_page)
 
@@ -460,6 +519,7 @@ def _extension(
             now=now,
             extension_days=event.extension_days,
             wanted=request.requested_until,
+            timezone=event.timezone,
         ),
         granted_until=request.granted_until,
         reason=request.reason,

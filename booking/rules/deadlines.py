@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from booking.rules import states
+
 END_OF_DAY = time(23, 59, 59)
 
 
@@ -49,6 +51,22 @@ def requested_until(day: date, *, timezone: str) -> datetime:
     return end_of_local_day(day, ZoneInfo(timezone))
 
 
+def extended_by(
+    deadline: datetime | None, *, days: int, now: datetime, starts_at: datetime, timezone: str
+) -> datetime:
+    """N more days: the end of the Nth local day after the deadline, never past the start.
+
+    Counted from ``now`` when the hold is already overdue (N days after a deadline long gone
+    could itself be past), and always to 23:59:59 at the venue like every other deadline, so
+    an organizer acting at 07:04 does not give "until Sat 5 Dec 07:04", and a DST change in
+    between does not give 00:59:59 (adding 7 x 24 hours would).
+    """
+    tz = ZoneInfo(timezone)
+    base = max(deadline, now) if deadline is not None else now
+    day = base.astimezone(tz).date() + timedelta(days=days)
+    return min(end_of_local_day(day, tz), starts_at)
+
+
 def proposed_deadline(
     deadline: datetime | None,
     *,
@@ -56,14 +74,18 @@ def proposed_deadline(
     now: datetime,
     extension_days: int,
     wanted: datetime | None,
+    timezone: str,
 ) -> datetime:
     """What the customer asked for, else the deadline plus the event's N days; never past start.
 
-    For a hold already overdue at ``now`` the N days count from now: the old deadline plus N
-    days may itself have passed, and approving would then fail with ``date_in_past``.
+    A date asked for that is no longer later than the deadline (an organizer gave more time
+    meanwhile) is not proposed: approving it would shorten the hold.
     """
-    base = max(deadline or starts_at, now)
-    return min(wanted or base + timedelta(days=extension_days), starts_at)
+    if wanted is not None and wanted > now and (deadline is None or wanted > deadline):
+        return min(wanted, starts_at)
+    return extended_by(
+        deadline, days=extension_days, now=now, starts_at=starts_at, timezone=timezone
+    )
 
 
 def check_new_deadline(until: datetime, *, now: datetime, starts_at: datetime) -> str | None:
@@ -73,6 +95,37 @@ def check_new_deadline(until: datetime, *, now: datetime, starts_at: datetime) -
     if until > starts_at:
         return "date_after_performance"
     return None
+
+
+def check_extension(
+    until: datetime, *, deadline: datetime | None, now: datetime, starts_at: datetime
+) -> str | None:
+    """``check_new_deadline``, and an extension never moves a deadline earlier (or keeps it).
+
+    ``deadline_at_performance`` when there is no later time to give at all.
+    """
+    code = check_new_deadline(until, now=now, starts_at=starts_at)
+    if code is None and deadline is not None and until <= deadline:
+        return "deadline_at_performance" if deadline >= starts_at else "deadline_not_later"
+    return code
+
+
+# A customer reads the same refusal in their words ("your current deadline").
+CUSTOMER_CODES = {"deadline_not_later": "date_not_later"}
+
+
+def check_request(
+    until: datetime, *, deadline: datetime | None, now: datetime, starts_at: datetime
+) -> str | None:
+    """``check_extension`` for a date a customer asks for."""
+    code = check_extension(until, deadline=deadline, now=now, starts_at=starts_at)
+    return CUSTOMER_CODES.get(code, code) if code else None
+
+
+def is_due(status: str, deadline: datetime | None, *, now: datetime) -> bool:
+    """A hold "release now" may take without asking again: overdue, or its deadline has come
+    (the sweep has not run yet). Any other open hold still gives its customer time to pay."""
+    return status == states.OVERDUE or (deadline is not None and deadline <= now)
 
 
 def parse_offsets(text: str) -> tuple[int, ...]:

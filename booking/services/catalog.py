@@ -15,6 +15,7 @@ from booking.actors import Actor
 from booking.context import Context
 from booking.errors import BookingError
 from booking.rules.deadlines import parse_offsets
+from booking.rules.formatting import currency_code
 from booking.services.holds import hold_deadline
 from booking.tables.catalog import (
     Area,
@@ -134,6 +135,7 @@ async def create_event(
     title: str,
     venue_id: int,
     timezone: str,
+    currency: str = "CHF",
     season_id: int | None = None,
     description: str = "",
     policy: str = "firm",
@@ -145,6 +147,8 @@ async def create_event(
     cancellation_allowed: bool = False,
     max_per_order: int = 10,
 ) -> int:
+    """An event; ``currency`` (ISO 4217) prices every tariff it will have."""
+    code = check_currency(currency)
     try:
         ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):
@@ -163,6 +167,7 @@ async def create_event(
             season_id=season_id,
             venue_id=venue_id,
             timezone=timezone,
+            currency=code,
             policy=policy,
             days_after_booking=days_after_booking,
             days_before_event=days_before_event,
@@ -219,13 +224,13 @@ async def create_tariff(
     area_id: int,
     name: str,
     price_minor: int,
-    currency: str = "CHF",
     hold_channels: Sequence[str] = CHANNELS,
     buy_channels: Sequence[str] = CHANNELS,
     customer_types: Sequence[str] = ("individual", "group", "b2b"),
     days_after_booking: int | None = None,
     days_before_event: int | None = None,
 ) -> int:
+    """A tariff of the event, priced (``price_minor``) in the minor unit of its currency."""
     if price_minor < 0:
         raise BookingError("bad_value", field="price_minor")
     if not set(hold_channels) | set(buy_channels) <= set(CHANNELS):
@@ -237,7 +242,6 @@ async def create_tariff(
             area_id=area_id,
             name=name,
             price_minor=price_minor,
-            currency=currency.upper(),
             hold_channels=",".join(hold_channels),
             buy_channels=",".join(buy_channels),
             customer_types=",".join(customer_types),
@@ -245,6 +249,14 @@ async def create_tariff(
             days_before_event=days_before_event,
         ),
     )
+
+
+def check_currency(text: str) -> str:
+    """The ISO 4217 code ('chf' -> 'CHF'), or BookingError("bad_currency") naming it."""
+    code = currency_code(text)
+    if code is None:
+        raise BookingError("bad_currency", value=text.strip()[:12] or "''")
+    return code
 
 
 async def upcoming_events(ctx: Context, *, offset: int = 0, limit: int = 10) -> list[EventSummary]:
@@ -334,7 +346,7 @@ async def offers(
                         tariff.id or 0,
                         tariff.name,
                         tariff.price_minor,
-                        tariff.currency,
+                        event.currency,
                         area.name,
                         area.kind == "seated",
                         gauge.remaining,

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import func, select
@@ -25,9 +25,11 @@ from booking.rules.deadlines import parse_offsets
 from booking.services import catalog
 from booking.services.catalog import CHANNELS, SeatSpec
 from booking.services.customers import CUSTOMER_TYPES
+from booking.tables.bookings import Booking
 from booking.tables.catalog import Area, Event, Gauge, Performance, Season, Seat, Tariff, Venue
 
 POLICIES = ("firm", "flexible")
+Child = TypeVar("Child", Performance, Tariff)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +77,7 @@ class EventSettings:
     auto_extend_days: int
     cancellation_allowed: bool
     max_per_order: int
+    currency: str = "CHF"  # ISO 4217: every tariff of the event is priced in it
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,8 +109,7 @@ class PerformanceRow:
 class TariffSettings:
     name: str
     area_id: int
-    price_minor: int
-    currency: str
+    price_minor: int  # in the minor unit of the event's currency
     hold_channels: tuple[str, ...]
     buy_channels: tuple[str, ...]
     customer_types: tuple[str, ...]
@@ -155,6 +157,7 @@ def _settings(e: Event) -> EventSettings:
         auto_extend_days=e.auto_extend_days,
         cancellation_allowed=e.cancellation_allowed,
         max_per_order=e.max_per_order,
+        currency=e.currency,
     )
 
 
@@ -166,7 +169,6 @@ def _tariff(t: Tariff) -> TariffSettings:
         name=t.name,
         area_id=t.area_id,
         price_minor=t.price_minor,
-        currency=t.currency,
         hold_channels=split(t.hold_channels),
         buy_channels=split(t.buy_channels),
         customer_types=split(t.customer_types),
@@ -200,6 +202,7 @@ def check_event(settings: EventSettings) -> None:
         raise BookingError("bad_value", field="auto_extend_days")
     if not 1 <= settings.max_per_order <= 100:
         raise BookingError("bad_value", field="max_per_order")
+    catalog.check_currency(settings.currency)
 
 
 def check_tariff(settings: TariffSettings) -> None:
@@ -211,8 +214,6 @@ def check_tariff(settings: TariffSettings) -> None:
         raise BookingError("bad_value", field="channels")
     if not set(settings.customer_types) <= set(CUSTOMER_TYPES):
         raise BookingError("bad_value", field="customer_types")
-    if len(settings.currency) != 3 or not settings.currency.isalpha():
-        raise BookingError("bad_value", field="currency")
     for name in ("days_after_booking", "days_before_event"):
         value = getattr(settings, name)
         if value is not None and not 0 <= value <= 365:
@@ -418,6 +419,7 @@ async def create_event(
     ctx: Context, *, actor: Actor, venue_id: int, settings: EventSettings
 ) -> int:
     check_event(settings)
+    settings = replace(settings, currency=catalog.check_currency(settings.currency))
 
     async def venue_exists(session: AsyncSession) -> bool:
         return await session.get(Venue, venue_id) is not None
@@ -430,6 +432,7 @@ async def create_event(
         title=settings.title.strip(),
         venue_id=venue_id,
         timezone=settings.timezone,
+        currency=settings.currency,
         season_id=settings.season_id,
         description=settings.description,
         policy=settings.policy,
@@ -451,6 +454,7 @@ async def update_event(
     New rules apply to holds made from now on; existing deadlines stay as they were promised.
     """
     check_event(settings)
+    settings = replace(settings, currency=catalog.check_currency(settings.currency))
 
     async def work(session: AsyncSession) -> EventSettings:
         event = await session.get(Event, event_id)
@@ -458,6 +462,8 @@ async def update_event(
             raise BookingError("unknown_item")
         if _fingerprint(_settings(event)) != expected:
             raise BookingError("changed_meanwhile")
+        if settings.currency != event.currency and await _has_bookings(session, event_id):
+            raise BookingError("currency_locked", currency=event.currency)
         for name, value in ((f.name, getattr(settings, f.name)) for f in fields(settings)):
             setattr(event, name, value.strip() if isinstance(value, str) else value)
         return _settings(event)
@@ -504,16 +510,42 @@ async def set_event_rules(
     return await ctx.db.write(work)
 
 
+def belongs_to_event(owner: int, event_id: int) -> bool:
+    """A date or a tariff is reached only through its own event's URL (its id is a
+    reference, never an authority): one event's page cannot change another event's rows."""
+    return owner == event_id
+
+
+async def _child_of_event(
+    session: AsyncSession, table: type[Child], *, child_id: int, event_id: int, missing: str
+) -> Child:
+    """The date or tariff ``child_id`` of ``event_id``; another event's reads as unknown."""
+    child = await session.get(table, child_id)
+    if child is None or not belongs_to_event(child.event_id, event_id):
+        raise BookingError(missing)
+    return child
+
+
 async def update_performance(
-    ctx: Context, *, actor: Actor, performance_id: int, policy: str | None, on_sale: bool
+    ctx: Context,
+    *,
+    actor: Actor,
+    event_id: int,
+    performance_id: int,
+    policy: str | None,
+    on_sale: bool,
 ) -> None:
     if policy is not None and policy not in POLICIES:
         raise BookingError("bad_value", field="policy")
 
     async def work(session: AsyncSession) -> None:
-        performance = await session.get(Performance, performance_id)
-        if performance is None:
-            raise BookingError("unknown_item")
+        performance = await _child_of_event(
+            session,
+            Performance,
+            child_id=performance_id,
+            event_id=event_id,
+            missing="unknown_item",
+        )
         performance.policy, performance.on_sale = policy, on_sale
 
     await ctx.db.write(work)
@@ -531,7 +563,6 @@ async def create_tariff(
         area_id=settings.area_id,
         name=settings.name.strip(),
         price_minor=settings.price_minor,
-        currency=settings.currency,
         hold_channels=settings.hold_channels,
         buy_channels=settings.buy_channels,
         customer_types=settings.customer_types,
@@ -544,20 +575,27 @@ async def create_tariff(
 
 
 async def update_tariff(
-    ctx: Context, *, actor: Actor, tariff_id: int, expected: str, settings: TariffSettings
+    ctx: Context,
+    *,
+    actor: Actor,
+    event_id: int,
+    tariff_id: int,
+    expected: str,
+    settings: TariffSettings,
 ) -> TariffSettings:
-    """Change a tariff. Bookings already made keep the price and deadline they were given."""
+    """Change a tariff of ``event_id``. Bookings already made keep the price and deadline they
+    were given."""
     check_tariff(settings)
 
     async def work(session: AsyncSession) -> TariffSettings:
-        tariff = await session.get(Tariff, tariff_id)
-        if tariff is None:
-            raise BookingError("unknown_tariff")
+        tariff = await _child_of_event(
+            session, Tariff, child_id=tariff_id, event_id=event_id, missing="unknown_tariff"
+        )
         if _fingerprint(_tariff(tariff)) != expected:
             raise BookingError("changed_meanwhile")
         await _area_of_event(session, tariff.event_id, settings.area_id)
         tariff.name, tariff.area_id = settings.name.strip(), settings.area_id
-        tariff.price_minor, tariff.currency = settings.price_minor, settings.currency.upper()
+        tariff.price_minor = settings.price_minor
         tariff.hold_channels = ",".join(settings.hold_channels)
         tariff.buy_channels = ",".join(settings.buy_channels)
         tariff.customer_types = ",".join(settings.customer_types)
@@ -567,6 +605,28 @@ async def update_tariff(
         return _tariff(tariff)
 
     return await ctx.db.write(work)
+
+
+async def event_currency(ctx: Context, *, event_id: int) -> str:
+    """The currency the event's tariffs are priced in (its price fields are typed in it)."""
+
+    async def work(session: AsyncSession) -> str:
+        found = await session.execute(select(col(Event.currency)).where(col(Event.id) == event_id))
+        currency = found.scalar_one_or_none()
+        if currency is None:
+            raise BookingError("unknown_item")
+        return str(currency)
+
+    return await ctx.db.read(work)
+
+
+async def _has_bookings(session: AsyncSession, event_id: int) -> bool:
+    """Bookings keep the currency they were made in; the event's must then stay the same, or
+    its tariffs' prices (plain numbers of minor units) would be read in another currency."""
+    found = await session.execute(
+        select(col(Booking.id)).where(col(Booking.event_id) == event_id).limit(1)
+    )
+    return found.first() is not None
 
 
 async def _set_active(ctx: Context, tariff_id: int, active: bool) -> None:

@@ -8,6 +8,7 @@ break the headers of every email sent to that person.
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -56,22 +57,54 @@ async def find_or_create_customer(
         ).scalar_one_or_none()
         if found is not None:
             return CustomerView.of(found), False
-        customer = Customer(
+        customer = await add_customer(
+            session,
+            now=ctx.clock.now(),
             name=single_line(name) or single_line(key.split("@")[0]),
-            email=email.strip(),
-            email_key=key,
-            language=pick_locale(language),
-            phone=single_line(phone, 40),
-            company=single_line(company),
+            email=email,
+            language=language,
+            phone=phone,
+            company=company,
             customer_type=customer_type,
             organization_id=organization_id,
-            created_at=ctx.clock.now(),
         )
-        session.add(customer)
-        await session.flush()
         return CustomerView.of(customer), True
 
     return await ctx.db.write(work)
+
+
+async def add_customer(
+    session: AsyncSession,
+    *,
+    now: datetime,
+    name: str,
+    email: str = "",
+    language: str = "en",
+    phone: str = "",
+    company: str = "",
+    customer_type: str = "individual",
+    organization_id: int | None = None,
+) -> Customer:
+    """Insert a new customer in the caller's transaction (find-or-create, the desk form).
+
+    ``email`` may be empty: a customer known by phone only (the desk) has no match key. A
+    taken email fails the unique ``email_key``: callers look it up first, in the same
+    transaction."""
+    key = email_key(email) if email.strip() else None
+    customer = Customer(
+        name=single_line(name),
+        email=email.strip() or None,
+        email_key=key,
+        language=pick_locale(language),
+        phone=single_line(phone, 40),
+        company=single_line(company),
+        customer_type=customer_type,
+        organization_id=organization_id,
+        created_at=now,
+    )
+    session.add(customer)
+    await session.flush()
+    return customer
 
 
 async def get_customer(ctx: Context, *, customer_id: int) -> CustomerView:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col
@@ -14,7 +14,12 @@ from booking.actors import Actor
 from booking.context import Context
 from booking.errors import BookingError
 from booking.rules import states
-from booking.rules.deadlines import check_new_deadline, proposed_deadline, requested_until
+from booking.rules.deadlines import (
+    check_extension,
+    check_request,
+    proposed_deadline,
+    requested_until,
+)
 from booking.services.common import booking_for, event_of, notify_skip
 from booking.tables.bookings import Booking, ExtensionRequest
 from booking.tables.catalog import Event
@@ -41,11 +46,16 @@ async def request_extension(
             raise BookingError("extension_pending")
         event, _ = await event_of(session, booking)
         now = ctx.clock.now()
+        if booking.deadline is not None and booking.deadline >= booking.starts_at:
+            raise BookingError("deadline_at_performance")  # nothing later could be granted
         wanted = requested_until(until, timezone=event.timezone) if until else None
         if wanted is not None:
-            _check(wanted, booking, now)
-            if booking.deadline is not None and wanted <= booking.deadline:
-                raise BookingError("date_not_later")  # asking for "more time" never shortens
+            # Asking for "more time" never shortens: an earlier date is refused here.
+            code = check_request(
+                wanted, deadline=booking.deadline, now=now, starts_at=booking.starts_at
+            )
+            if code is not None:
+                raise BookingError(code)
         request = ExtensionRequest(
             booking_id=booking.id or 0,
             requested_at=now,
@@ -83,7 +93,10 @@ async def request_extension(
 async def approve_extension(
     ctx: Context, *, actor: Actor, request_id: int, until: datetime | None = None
 ) -> ExtensionView:
-    """Grant the request (``until`` defaults to the proposal); the customer is told."""
+    """Grant the request (``until`` defaults to the proposal); the customer is told.
+
+    A date that is not later than the current deadline is refused (``deadline_not_later``):
+    the request stays pending and nobody is told anything."""
     return await _answer(ctx, actor, request_id, approve=True, until=until, message="")
 
 
@@ -116,6 +129,7 @@ def proposal(event: Event, booking: Booking, wanted: datetime | None, now: datet
         now=now,
         extension_days=event.extension_days,
         wanted=wanted,
+        timezone=event.timezone,
     )
 
 
@@ -126,7 +140,7 @@ def _auto_approvable(event: Event, booking: Booking, until: datetime) -> bool:
 
 
 def _check(until: datetime, booking: Booking, now: datetime) -> None:
-    code = check_new_deadline(until, now=now, starts_at=booking.starts_at)
+    code = check_extension(until, deadline=booking.deadline, now=now, starts_at=booking.starts_at)
     if code is not None:
         raise BookingError(code)
 
@@ -210,12 +224,21 @@ async def set_deadline(
 ) -> None:
     """A new deadline re-opens an overdue hold and re-arms its reminders (their keys hold it).
 
-    Compare-and-set on the status: if the release job expired the hold meanwhile, nothing
-    changes and the caller hears ``not_held``.
+    The one door every extension goes through (inbox, auto-approval, booking page, release
+    screen, bulk): a deadline only ever moves later, never past the performance. The check is
+    also part of the UPDATE, a compare-and-set on the status and on the deadline: if the
+    release job expired the hold meanwhile, the caller hears ``not_held``; if a colleague gave
+    a later deadline after this transaction read the row (PostgreSQL, read committed), nothing
+    changes and the caller hears ``deadline_not_later``. Raised before any history or notice
+    is written, so nobody is ever told "more time" when none was given.
     """
+    if booking.status not in states.OPEN:
+        raise BookingError("not_held", reference=booking.reference, status=booking.status)
+    _check(until, booking, now)
+    later = or_(col(Booking.deadline).is_(None), col(Booking.deadline) < until)
     result = await session.execute(
         update(Booking)
-        .where(Booking.id == booking.id, Booking.status.in_(states.OPEN))  # type: ignore[arg-type, attr-defined]
+        .where(Booking.id == booking.id, Booking.status.in_(states.OPEN), later)  # type: ignore[arg-type, attr-defined]
         .values(
             deadline=until,
             deadline_set_at=now,
@@ -226,8 +249,11 @@ async def set_deadline(
         .execution_options(synchronize_session=False)
     )
     if getattr(result, "rowcount", 0) != 1:
-        await session.refresh(booking, ["status"])
-        raise BookingError("not_held", reference=booking.reference, status=booking.status)
+        await session.refresh(booking, ["status", "deadline"])
+        if booking.status not in states.OPEN:
+            raise BookingError("not_held", reference=booking.reference, status=booking.status)
+        _check(until, booking, now)
+        raise BookingError("deadline_not_later")
     for name, value in (
         ("deadline", until),
         ("deadline_set_at", now),

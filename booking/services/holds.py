@@ -33,7 +33,7 @@ from booking.sql import Prepared, connection_of
 from booking.tables.bookings import Booking, Item
 from booking.tables.catalog import Area, Event, Performance, Seat, Tariff
 from booking.tables.customers import Customer
-from booking.views import BookingView, ItemView, seat_label
+from booking.views import BookingView, ItemView, seat_place
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +132,7 @@ class _Event:
     max_per_order: int
     days_after_booking: int | None
     days_before_event: int | None
+    currency: str  # every place of the booking is priced in it
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,7 +143,7 @@ class _Tariff:
     seated: bool  # the area's kind
     name: str
     price_minor: int
-    currency: str
+    currency: str  # its own event's: differs from the date's only for another event's tariff
     hold_channels: str
     buy_channels: str
     customer_types: str
@@ -170,6 +171,7 @@ _E: Any = Event.__table__  # type: ignore[attr-defined]
 _T: Any = Tariff.__table__  # type: ignore[attr-defined]
 _A: Any = Area.__table__  # type: ignore[attr-defined]
 _C: Any = Customer.__table__  # type: ignore[attr-defined]
+_TE: Any = _E.alias("tariff_event")  # the event each wanted tariff belongs to
 _B: Any = Booking.__table__  # type: ignore[attr-defined]
 _I: Any = Item.__table__  # type: ignore[attr-defined]
 
@@ -196,7 +198,7 @@ def _read_statement(tariffs: int) -> Prepared:
             _A.c.kind,
             _T.c.name,
             _T.c.price_minor,
-            _T.c.currency,
+            _TE.c.currency,
             _T.c.hold_channels,
             _T.c.buy_channels,
             _T.c.customer_types,
@@ -211,11 +213,13 @@ def _read_statement(tariffs: int) -> Prepared:
             _C.c.email_undeliverable,
             _C.c.telegram_chat_id,
             _C.c.telegram_unreachable,
+            _E.c.currency,
         )
         .select_from(_P)
         .join(_E, _E.c.id == _P.c.event_id)
         .outerjoin(_T, _T.c.id.in_(wanted))
         .outerjoin(_A, _A.c.id == _T.c.area_id)
+        .outerjoin(_TE, _TE.c.id == _T.c.event_id)
         .outerjoin(_C, _C.c.id == bindparam("customer_id"))
         .where(_P.c.id == bindparam("performance_id"))
     )
@@ -272,7 +276,7 @@ async def _read(
         return None
     first = rows[0]
     performance = _Date(performance_id, *first[0:5])
-    event = _Event(first[0], *first[5:10])
+    event = _Event(first[0], first[5], first[6], first[7], first[8], first[9], first[31])
     customer = _Customer(*first[23:31]) if first[23] is not None else None
     tariffs: dict[int, _Tariff] = {}
     for r in rows:
@@ -304,6 +308,7 @@ async def _hold(
         raise BookingError("performance_started")
     if customer is None:
         raise BookingError("unknown_customer")
+    _one_currency(event, found.tariffs)
     tariffs = {i: t for i, t in found.tariffs.items() if t.event_id == event.id and t.active}
     if set(tariffs) != set(wanted):
         raise BookingError("unknown_tariff")
@@ -328,7 +333,7 @@ async def _hold(
         if seated
         else [(tariffs[line.tariff_id], None) for line in lines for _ in range(line.count)]
     )
-    currency = tariffs[lines[0].tariff_id].currency
+    currency = event.currency
     total = sum(tariffs[line.tariff_id].price_minor * line.count for line in lines)
     reference = new_reference()  # a clash fails the unique constraint; the retry draws again
     booking_id: int = (
@@ -422,11 +427,21 @@ async def _hold(
                 tariff_id=tariff.id,
                 tariff_name=tariff.name,
                 price_minor=tariff.price_minor,
-                seat=seat_label(seat) if seat else None,
+                seat=seat_place(seat) if seat else None,
             )
             for (tariff, seat), item_id in zip(taken, item_ids, strict=True)
         ),
     )
+
+
+def _one_currency(event: _Event, tariffs: dict[int, _Tariff]) -> None:
+    """A booking is in one currency, its date's event's: a line priced in another (another
+    event's tariff) is refused by name, before anything is taken. Today every tariff of an
+    event shares its currency, so only that can mix; a path that puts several events in one
+    booking (passes, baskets) meets the same guard."""
+    others = sorted({t.currency for t in tariffs.values()} - {event.currency})
+    if others:
+        raise BookingError("mixed_currencies", currencies=", ".join([event.currency, *others]))
 
 
 def _deadline(

@@ -1,4 +1,5 @@
-"""The console's view of the outbox: notices that died or keep failing, retried or discarded."""
+"""The console's view of the outbox: notices that died or keep failing, retried or discarded;
+what waits per channel; and what one staff action really queued for its customer."""
 
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ from sqlmodel import col
 from booking import history
 from booking.actors import Actor
 from booking.context import Context
+from booking.outbox import channels_for
 from booking.queries.listing import Page, bounds, paged
+from booking.rules.references import normalize_reference
 from booking.tables.bookings import Booking
 from booking.tables.customers import Customer
 from booking.tables.outbox import OutboxMessage
@@ -150,3 +153,80 @@ async def _change(ctx: Context, actor: Actor, ids: Sequence[int], *, retry: bool
         return OutboxResult(tuple(sorted(done)), tuple(i for i in wanted if i not in done))
 
     return await ctx.db.write(work)
+
+
+# -- what one action told the customer ---------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Told:
+    """The notices one action queued for its booking: (channel, status) per outbox row, in
+    the order they were written; ``reachable`` is False when the customer has no channel left
+    (no email, or one that bounced for good, and no reachable Telegram chat)."""
+
+    channels: tuple[tuple[str, str], ...]
+    reachable: bool
+
+
+async def last_notice(ctx: Context) -> int:
+    """The newest outbox row's id: taken before an action, ``notices_since`` then reads what
+    that action queued (ids only grow)."""
+
+    async def work(session: AsyncSession) -> int:
+        query = select(func.max(col(OutboxMessage.id)))
+        return int((await session.execute(query)).scalar_one() or 0)
+
+    return await ctx.db.read(work)
+
+
+async def notices_since(ctx: Context, *, reference: str, after: int) -> Told:
+    """The notices queued for booking ``reference`` after row ``after``, as they stand now
+    (a notice already delivered reads "sent"), and whether its customer can be reached."""
+    ref = normalize_reference(reference) or ""
+
+    async def work(session: AsyncSession) -> Told:
+        booking = (
+            await session.execute(select(Booking).where(col(Booking.reference) == ref))
+        ).scalar_one_or_none()
+        if booking is None:
+            return Told((), reachable=False)
+        rows = (
+            await session.execute(
+                select(col(OutboxMessage.channel), col(OutboxMessage.status))
+                .where(col(OutboxMessage.booking_id) == booking.id, col(OutboxMessage.id) > after)
+                .order_by(col(OutboxMessage.id))
+            )
+        ).all()
+        customer = await session.get(Customer, booking.customer_id)
+        reachable = bool(rows) or (customer is not None and bool(channels_for(customer)))
+        return Told(tuple((str(c), str(s)) for c, s in rows), reachable=reachable)
+
+    return await ctx.db.read(work)
+
+
+@dataclass(frozen=True, slots=True)
+class Waiting:
+    """Notices not yet delivered, per channel (pending: never tried, or to be tried again)."""
+
+    by_channel: dict[str, int]
+
+    def on(self, channel: str) -> int:
+        return self.by_channel.get(channel, 0)
+
+    @property
+    def total(self) -> int:
+        return sum(self.by_channel.values())
+
+
+async def waiting(ctx: Context) -> Waiting:
+    """One count per channel, on the ``ix_outbox_due`` index (status, channel, …)."""
+    query = (
+        select(col(OutboxMessage.channel), func.count())
+        .where(col(OutboxMessage.status) == "pending")
+        .group_by(col(OutboxMessage.channel))
+    )
+
+    async def work(session: AsyncSession) -> Waiting:
+        return Waiting({str(c): int(n) for c, n in (await session.execute(query)).all()})
+
+    return await ctx.db.read(work)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import cast
 
 from sqlalchemy import select, update
@@ -16,8 +16,9 @@ from booking.actors import Actor
 from booking.context import Context
 from booking.errors import BookingError
 from booking.rules import states
+from booking.rules.deadlines import extended_by, is_due
 from booking.services import places
-from booking.services.common import booking_for
+from booking.services.common import booking_for, event_of
 from booking.services.extensions import set_deadline
 from booking.services.transitions import move
 from booking.sql import skip_locked
@@ -157,7 +158,10 @@ async def bulk_extend(
 ) -> BulkResult:
     """Give many holds a new deadline (a date, or N more days), never past their performance.
 
-    Bookings that changed meanwhile (paid, released) are reported, not touched.
+    N days end at 23:59:59 at the venue, counted from the deadline or, for an overdue hold,
+    from now. A hold whose new deadline would not be later than its current one (a date
+    before it; already at the performance) is skipped and named, never shortened; so are
+    bookings that changed meanwhile (paid, released). Only the holds extended are told.
     """
     if (until is None) == (by_days is None) or (by_days is not None and by_days <= 0):
         raise BookingError("bad_value", field="until")
@@ -169,11 +173,7 @@ async def bulk_extend(
         for reference in references:
             try:
                 booking = await booking_for(session, reference, actor)
-                base = booking.deadline if booking.deadline and booking.deadline > now else now
-                new = until or base + timedelta(days=by_days or 0)
-                new = min(new, booking.starts_at)
-                if new <= now:
-                    raise BookingError("date_in_past")
+                new = await _new_deadline(session, booking, now, until=until, by_days=by_days)
                 await set_deadline(session, booking, new, now)
             except BookingError as exc:
                 skipped.append((reference, exc.code))
@@ -203,8 +203,35 @@ async def bulk_extend(
     return await ctx.db.write(work)
 
 
-async def bulk_release(ctx: Context, *, actor: Actor, references: Sequence[str]) -> BulkResult:
-    """Release many holds now: their places go back on sale and their customers are told."""
+async def _new_deadline(
+    session: AsyncSession,
+    booking: Booking,
+    now: datetime,
+    *,
+    until: datetime | None,
+    by_days: int | None,
+) -> datetime:
+    if until is not None:
+        return min(until, booking.starts_at)
+    event, _ = await event_of(session, booking)
+    return extended_by(
+        booking.deadline,
+        days=by_days or 0,
+        now=now,
+        starts_at=booking.starts_at,
+        timezone=event.timezone,
+    )
+
+
+async def bulk_release(
+    ctx: Context, *, actor: Actor, references: Sequence[str], include_not_due: bool = False
+) -> BulkResult:
+    """Release many holds now: their places go back on sale and their customers are told.
+
+    A hold whose deadline has not come yet is kept and reported as ``not_yet_due`` unless
+    ``include_not_due``: the organizer confirms those by name (the screen lists them), so
+    "release the overdue ones" never takes places a customer still has time to pay for.
+    """
 
     async def work(session: AsyncSession) -> BulkResult:
         now = ctx.clock.now()
@@ -216,6 +243,13 @@ async def bulk_release(ctx: Context, *, actor: Actor, references: Sequence[str])
             except BookingError as exc:
                 skipped.append((reference, exc.code))
                 continue
+            if (
+                booking.status in states.OPEN
+                and not include_not_due
+                and not is_due(booking.status, booking.deadline, now=now)
+            ):
+                skipped.append((booking.reference, "not_yet_due"))
+                continue
             if await move(
                 session,
                 booking,
@@ -224,10 +258,12 @@ async def bulk_release(ctx: Context, *, actor: Actor, references: Sequence[str])
                 actor=actor,
                 now=now,
                 notice="booking_released",
+                due_by=None if include_not_due else now,
             ):
                 done.append(booking.reference)
             else:
-                skipped.append((booking.reference, "not_held"))
+                still_open = booking.status in states.OPEN  # refreshed: extended meanwhile
+                skipped.append((booking.reference, "not_yet_due" if still_open else "not_held"))
         return BulkResult(tuple(done), tuple(skipped))
 
     return await ctx.db.write(work)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import secrets
+from dataclasses import dataclass
 from datetime import datetime
 
 import segno
@@ -13,12 +14,13 @@ from sqlmodel import col
 
 from booking.actors import Actor
 from booking.context import Context
+from booking.errors import BookingError
 from booking.rules import states
 from booking.services.common import visible_to
 from booking.tables.bookings import Booking, Item, Ticket
 from booking.tables.catalog import Event, Seat, Tariff
 from booking.tables.customers import Customer
-from booking.views import TicketView, seat_label
+from booking.views import TicketView, seat_place
 
 
 async def issue(session: AsyncSession, booking_id: int, items: list[Item], now: datetime) -> None:
@@ -64,6 +66,43 @@ def qr_svg(secret: str, *, scale: int = 4) -> bytes:
     return buffer.getvalue()
 
 
+@dataclass(frozen=True, slots=True)
+class IssuedTicket:
+    """A valid ticket of one booking as the desk shows it: its number and what it admits."""
+
+    id: int
+    ticket: TicketView
+
+
+async def booking_tickets(ctx: Context, *, actor: Actor, reference: str) -> list[IssuedTicket]:
+    """The valid tickets of one paid booking, for staff to show or print at the desk (past
+    performances included: a desk may reprint a ticket as a receipt)."""
+    if actor.kind != "staff":
+        raise BookingError("not_owner")
+
+    async def work(session: AsyncSession) -> list[IssuedTicket]:
+        query = (
+            select(Ticket, Booking, Tariff, Event, Seat)
+            .join(Booking, col(Booking.id) == Ticket.booking_id)
+            .join(Item, col(Item.id) == Ticket.item_id)
+            .join(Tariff, col(Tariff.id) == Item.tariff_id)
+            .join(Event, col(Event.id) == Booking.event_id)
+            .outerjoin(Seat, col(Seat.id) == Item.seat_id)
+            .where(
+                col(Booking.reference) == reference,
+                col(Booking.status) == states.CONFIRMED,
+                col(Ticket.voided_at).is_(None),
+            )
+            .order_by(col(Ticket.id))
+        )
+        found = []
+        for ticket, booking, tariff, event, seat in (await session.execute(query)).all():
+            found.append(IssuedTicket(ticket.id or 0, _view(ticket, booking, tariff, event, seat)))
+        return found
+
+    return await ctx.db.read(work)
+
+
 async def list_tickets(
     ctx: Context, *, actor: Actor, customer_id: int, reference: str | None = None
 ) -> list[TicketView]:
@@ -93,16 +132,22 @@ async def list_tickets(
             query = query.where(col(Booking.reference) == reference)
         rows = (await session.execute(query)).all()
         return [
-            TicketView(
-                secret=ticket.secret,
-                reference=booking.reference,
-                event_title=event.title,
-                starts_at=booking.starts_at,
-                timezone=event.timezone,
-                tariff_name=tariff.name,
-                seat=seat_label(seat) if seat else None,
-            )
+            _view(ticket, booking, tariff, event, seat)
             for ticket, booking, _item, tariff, event, seat in rows
         ]
 
     return await ctx.db.read(work)
+
+
+def _view(
+    ticket: Ticket, booking: Booking, tariff: Tariff, event: Event, seat: Seat | None
+) -> TicketView:
+    return TicketView(
+        secret=ticket.secret,
+        reference=booking.reference,
+        event_title=event.title,
+        starts_at=booking.starts_at,
+        timezone=event.timezone,
+        tariff_name=tariff.name,
+        seat=seat_place(seat) if seat else None,
+    )

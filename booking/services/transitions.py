@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col
@@ -29,18 +29,28 @@ async def move(
     actor: Actor,
     now: datetime,
     notice: str | None,
+    due_by: datetime | None = None,
     **detail: Any,
 ) -> bool:
     """Move ``booking`` from one of ``sources`` to ``target`` if nobody moved it meanwhile.
+
+    ``due_by``: only if the hold is overdue or its deadline has come by then, in the same
+    statement, so a colleague's extension committed after our read keeps the hold.
 
     Places are given back when the booking stops holding them. Returns False, changing
     nothing, when the booking had already left ``sources`` (another process won the race).
     """
     assert booking.id is not None
+    statement = update(Booking).where(
+        Booking.id == booking.id,  # type: ignore[arg-type]
+        Booking.status.in_(list(sources)),  # type: ignore[attr-defined]
+    )
+    if due_by is not None:
+        statement = statement.where(
+            or_(col(Booking.status) == states.OVERDUE, col(Booking.deadline) <= due_by)
+        )
     result = await session.execute(
-        update(Booking)
-        .where(Booking.id == booking.id, Booking.status.in_(list(sources)))  # type: ignore[arg-type, attr-defined]
-        .values(status=target, updated_at=now)
+        statement.values(status=target, updated_at=now)
         .execution_options(synchronize_session=False)
     )
     if getattr(result, "rowcount", 0) != 1:

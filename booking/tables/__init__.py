@@ -1,6 +1,6 @@
 """SQLModel tables by area. Importing this package registers every table on the metadata."""
 
-from booking.tables import bookings, catalog, channels, customers, identity, outbox, staff
+from booking.tables import bookings, catalog, channels, customers, desk, identity, outbox, staff
 from booking.tables.base import metadata
 
 __all__ = [
@@ -8,6 +8,7 @@ __all__ = [
     "catalog",
     "channels",
     "customers",
+    "desk",
     "identity",
     "metadata",
     "outbox",

@@ -53,6 +53,10 @@ class Event(SQLModel, table=True):
     season_id: int | None = Field(default=None, foreign_key="season.id")
     venue_id: int = Field(foreign_key="venue.id")
     timezone: str = Field(default="Europe/Zurich", max_length=60)
+    # ISO 4217, checked against Babel's data by the catalogue services. Every tariff of the
+    # event is priced in it (tariffs carry no currency of their own), so no booking, made of
+    # one date's tariffs, can mix currencies.
+    currency: str = Field(default="CHF", max_length=3)
     policy: str = Field(default="firm", max_length=10)  # "firm" | "flexible"
     days_after_booking: int | None = Field(default=7)
     days_before_event: int | None = Field(default=None)
@@ -79,8 +83,7 @@ class Tariff(SQLModel, table=True):
     event_id: int = Field(foreign_key="event.id", index=True)
     area_id: int = Field(foreign_key="area.id")
     name: str = Field(max_length=80)
-    price_minor: int = Field(ge=0)
-    currency: str = Field(default="CHF", max_length=3)
+    price_minor: int = Field(ge=0)  # in the minor unit of the event's currency
     hold_channels: str = "telegram,email,console,import"  # may hold (reserve, pay later)
     buy_channels: str = "telegram,email,console,import"  # may buy
     customer_types: str = "individual,group,b2b"  # may hold; anyone may buy

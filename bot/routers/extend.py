@@ -13,7 +13,7 @@ from aiogram.types import CallbackQuery, Message
 from booking.context import Context
 from booking.errors import BookingError
 from booking.i18n import error_text
-from booking.rules.deadlines import check_new_deadline, requested_until
+from booking.rules.deadlines import check_request, requested_until
 from booking.services import bookings, extensions
 from booking.views import BookingView, CustomerView
 from bot import cards, keyboards
@@ -36,20 +36,29 @@ def local_today(ctx: Context, booking: BookingView) -> date:
 
 
 def refusal(ctx: Context, booking: BookingView, until: date) -> str | None:
-    """Why ``until`` cannot be asked for (in the past, after the performance), or None.
+    """Why ``until`` cannot be asked for (in the past, after the performance, not later than
+    the current deadline), or None.
 
     The same pure rule the service applies; checking here lets the customer type another date
     before giving a reason."""
-    code = check_new_deadline(
+    code = check_request(
         requested_until(until, timezone=booking.timezone),
+        deadline=booking.deadline,
         now=ctx.clock.now(),
         starts_at=booking.starts_at,
     )
     return error_text(BookingError(code), current_locale()) if code else None
 
 
+def no_more_time(booking: BookingView) -> bool:
+    """Due at the performance start already: no later date exists to ask for."""
+    return booking.deadline is not None and booking.deadline >= booking.starts_at
+
+
 def proposals(ctx: Context, booking: BookingView) -> list[tuple[str, str, date]]:
-    base = (booking.deadline or ctx.clock.now()).astimezone(ZoneInfo(booking.timezone)).date()
+    # Counted from the deadline, or from today once it has passed (an overdue hold).
+    now = ctx.clock.now()
+    base = max(booking.deadline or now, now).astimezone(ZoneInfo(booking.timezone)).date()
     found = []
     for days in PROPOSALS:
         until = base + timedelta(days=days)
@@ -73,6 +82,11 @@ async def choices(
         await changed(query, ctx, customer, booking.reference)
         return
     await finish(state)
+    if no_more_time(booking):
+        text = error_text(BookingError("deadline_at_performance"), current_locale())
+        await show(query, cards.booking_text(booking, text), cards.booking_keyboard(booking))
+        await query.answer()
+        return
     offered = proposals(ctx, booking)
     text = _(
         "Until when do you need to pay booking {reference}? Now: {deadline}.",

@@ -27,10 +27,53 @@ from booking.payment_providers import (
     ProviderUnavailable,
     UntrustedReport,
 )
+from booking.rules.formatting import currency_code, minor_digits
 
 log = logging.getLogger(__name__)
 NAME = "stripe"
 PAID_EVENTS = frozenset({"checkout.session.completed", "checkout.session.async_payment_succeeded"})
+
+# Stripe's amounts are in "the currency's minor unit" as Stripe counts it
+# (https://docs.stripe.com/currencies#minor-units): these have none, these three, every other
+# two. It mostly agrees with CLDR, which sizes our stored minor units (booking.rules.formatting),
+# but not always: ISK and HUF, whole units in CLDR, stay two-decimal in Stripe's API.
+STRIPE_ZERO_DECIMAL = frozenset(
+    "BIF CLP DJF GNF JPY KMF KRW MGA PYG RWF UGX VND VUV XAF XOF XPF".split()  # noqa: SIM905
+)
+STRIPE_THREE_DECIMAL = frozenset(["BHD", "JOD", "KWD", "OMR", "TND"])
+
+
+def stripe_digits(currency: str) -> int:
+    code = currency.upper()
+    if code in STRIPE_ZERO_DECIMAL:
+        return 0
+    return 3 if code in STRIPE_THREE_DECIMAL else 2
+
+
+def to_stripe(amount_minor: int, currency: str) -> int:
+    """Our minor units -> Stripe's: ¥4500 stays 4500 (not 450000), ISK 500 becomes 50000."""
+    shift = stripe_digits(currency) - minor_digits(currency)
+    if shift >= 0:
+        return amount_minor * _power(shift)
+    whole, rest = divmod(amount_minor, _power(-shift))
+    if rest:
+        raise ProviderUnavailable(f"{currency} amount {amount_minor} has no Stripe equivalent")
+    return whole
+
+
+def from_stripe(amount: int, currency: str) -> int:
+    """Stripe's minor units -> ours; an amount that does not fit stays as is (so it fails the
+    check against the booking's total instead of being rounded into a match)."""
+    shift = minor_digits(currency) - stripe_digits(currency)
+    if shift >= 0:
+        return amount * _power(shift)
+    whole, rest = divmod(amount, _power(-shift))
+    return amount if rest else whole
+
+
+def _power(digits: int) -> int:
+    """10 ** digits for digits >= 0, typed as the int it is."""
+    return int(10**digits)
 
 
 class BadSignature(UntrustedReport):
@@ -65,7 +108,9 @@ class StripeCheckout:
             "metadata[reference]": request.reference,
             "line_items[0][quantity]": "1",
             "line_items[0][price_data][currency]": request.currency.lower(),
-            "line_items[0][price_data][unit_amount]": str(request.amount_minor),
+            "line_items[0][price_data][unit_amount]": str(
+                to_stripe(request.amount_minor, request.currency)
+            ),
             "line_items[0][price_data][product_data][name]": request.description[:250],
         }
         if request.customer_email:
@@ -109,10 +154,12 @@ class StripeCheckout:
             raise BadSignature("not a checkout session event")
         if event.get("type") not in PAID_EVENTS or obj.get("payment_status") != "paid":
             return None
+        currency = str(obj.get("currency") or "").upper()
+        amount = int(obj.get("amount_total") or 0)
         return PaymentReport(
             session_id=str(obj["id"]),
-            amount_minor=int(obj.get("amount_total") or 0),
-            currency=str(obj.get("currency") or "").upper(),
+            amount_minor=from_stripe(amount, currency) if currency_code(currency) else amount,
+            currency=currency,
         )
 
 

@@ -39,7 +39,12 @@ def build_app(
     async def healthz(request: Request) -> JSONResponse:
         database = await health.database_status(ctx)
         ok = database == "ok"
-        body = {"status": "ok" if ok else "degraded", "database": database, "roles": dict(roles)}
+        # A channel out (SMTP, Bot API) degrades its role but stays 200: this process still
+        # serves, and a load balancer must not take the console away for a mail outage.
+        troubles = await health.channel_troubles(ctx) if ok else []
+        shown = dict(roles) | {t.role: t.describe() for t in troubles}
+        status = "ok" if ok and not troubles else "degraded"
+        body = {"status": status, "database": database, "roles": shown}
         return JSONResponse(body, status_code=200 if ok else 503)
 
     routes: list[BaseRoute] = [

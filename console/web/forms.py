@@ -22,6 +22,15 @@ NOT_A_TIME = N_("Enter a time such as 19:30.")
 NOT_A_CHOICE = N_("Choose one of the options.")
 TOO_LONG = N_("Too long.")
 OUT_OF_RANGE = N_("Out of range.")
+# A save refused because someone saved the same record meanwhile (a stale version).
+STALE = N_(
+    "Someone changed this meanwhile, so nothing was saved. Beside each field that differs you "
+    "see what is saved now; what you typed is kept. Save again to replace the saved values."
+)
+SAVED_NOW = N_("Saved now: {saved} · you typed: {typed}")
+EMPTY = N_("(empty)")
+YES = N_("yes")
+NO = N_("no")
 
 # BookingError codes that belong to one field of the form that caused them.
 FIELD_OF_ERROR: dict[str, str] = {
@@ -33,6 +42,8 @@ FIELD_OF_ERROR: dict[str, str] = {
     "name_taken": "name",
     "reason_required": "note",
     "bad_reason": "reason",
+    "bad_currency": "currency",
+    "currency_locked": "currency",
 }
 
 # Service field names that a form shows under another name.
@@ -76,6 +87,46 @@ class Form:
     def error(self, name: str, message: str) -> None:
         self.errors.setdefault(name, self._(message))
 
+    def stale(
+        self,
+        saved: Form,
+        *,
+        typed: Form | None = None,
+        words: Mapping[str, Mapping[str, str]] | None = None,
+    ) -> tuple[str, ...]:
+        """The record changed since this form was read: say so, note beside each field that
+        differs what is saved now and what was typed, keep the typing in the inputs, and carry
+        the current version so that saving again goes through.
+
+        ``saved`` is the form as built from the record now (it holds the current ``version``);
+        ``typed`` the same builder fed with what was typed, so that "12,5" and "12.50" or
+        "72,24" and "72, 24" compare equal (default: the raw typing). ``words`` shows coded
+        values as the page does ({"policy": {"firm": "Firm"}}). Returns the fields that differ.
+        """
+        canonical = typed or self
+        words = words or {}
+        changed = []
+        for name in dict.fromkeys([*saved.values, *canonical.values]):
+            if name in ("version", "csrf"):
+                continue
+            now = _items(saved.values.get(name, ""))
+            if now == _items(canonical.values.get(name, "")):
+                continue
+            shown = words.get(name, {})
+            typed_now = _items(self.values.get(name, ""))
+            self.errors[name] = self._(SAVED_NOW).format(
+                saved=self._shown(now, shown), typed=self._shown(typed_now, shown)
+            )
+            changed.append(name)
+        self.values["version"] = saved.get("version")
+        self.problem = self._(STALE)
+        return tuple(changed)
+
+    def _shown(self, items: tuple[str, ...], words: Mapping[str, str]) -> str:
+        if not items:
+            return words.get("", self._(EMPTY))
+        return ", ".join(words.get(v, v) for v in items)
+
     def booking_error(self, exc: BookingError, text: str, *, field: str | None = None) -> None:
         """Put a service's refusal next to its field when it has one, else above the form."""
         name = field or FIELD_OF_ERROR.get(exc.code) or exc.params.get("field")
@@ -112,8 +163,9 @@ class Form:
             return None
         return value
 
-    def amount(self, name: str, *, required: bool = True) -> int | None:
-        """'45', '45.5', '45.50' or '45,50' -> 4550 minor units."""
+    def amount(self, name: str, *, required: bool = True, digits: int = 2) -> int | None:
+        """'45', '45.5', '45.50' or '45,50' -> 4550 minor units of a currency with ``digits``
+        decimals (JPY has none: '4500' -> 4500, and '45.50' is refused)."""
         raw = self.get(name).strip().replace(",", ".").replace("'", "").replace(" ", "")
         if not raw:
             if required:
@@ -124,10 +176,11 @@ class Form:
         except InvalidOperation:
             self.error(name, NOT_AN_AMOUNT)
             return None
-        if value < 0 or value > 1_000_000 or value != value.quantize(Decimal("0.01")):
+        scaled = value.scaleb(digits)
+        if value < 0 or value > 1_000_000 or scaled != scaled.to_integral_value():
             self.error(name, NOT_AN_AMOUNT)
             return None
-        return int(value * 100)
+        return int(scaled)
 
     def day(self, name: str, *, required: bool = False) -> date | None:
         raw = self.get(name).strip()
@@ -182,6 +235,18 @@ class Form:
 
     def flag(self, name: str) -> bool:
         return self.get(name) in ("on", "1", "true", "yes")
+
+
+def _items(value: str | list[str]) -> tuple[str, ...]:
+    """A field's value for comparison: one text, or the ticked options in a stable order."""
+    if isinstance(value, str):
+        return (value.strip(),) if value.strip() else ()
+    return tuple(sorted(v.strip() for v in value if v.strip()))
+
+
+def yes_no(gettext: Callable[[str], str]) -> dict[str, str]:
+    """How a stale form shows a checkbox's value."""
+    return {"on": gettext(YES), "": gettext(NO)}
 
 
 def int_or_none(raw: str) -> int | None:

@@ -3,7 +3,10 @@ that the French catalogue can be checked for every one of them."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+
+from booking.services.catalog_admin import EventSettings, TariffSettings
+from console.web.render import plural, translator
 
 
 def N_(message: str) -> str:
@@ -121,3 +124,76 @@ def labeller(gettext: Callable[[str], str]) -> Callable[[str, str | None], str]:
         return gettext(text) if text else (value or "")
 
     return label
+
+
+# -- a tariff's line: its channels and its deadline rule, in words -----------------------------
+
+NO_CHANNEL = N_("no channel")
+HELD_AND_BOUGHT = N_("held through {hold} · bought through {buy}")
+SAME_DAY = N_("pay on the day of booking")
+BY_THE_START = N_("pay by the start of the date")
+AT_THE_START = N_("at the latest by the start")
+THE_EVENTS_RULE = N_("{rule} (the event's rule)")
+
+
+def channel_words(gettext: Callable[[str], str], hold: Sequence[str], buy: Sequence[str]) -> str:
+    """The channels in words ("Telegram, Email, Console"); "held through … · bought through …"
+    when the two lists differ."""
+    label = labeller(gettext)
+
+    def listed(channels: Sequence[str]) -> str:
+        return ", ".join(label("channel", c) for c in channels) or gettext(NO_CHANNEL)
+
+    if list(hold) == list(buy):
+        return listed(hold)
+    return gettext(HELD_AND_BOUGHT).format(hold=listed(hold), buy=listed(buy))
+
+
+def rule_words(locale: str, after: int | None, before: int | None) -> str:
+    """The deadline rule as compute_deadline applies it: the earlier of N days after booking
+    and M days before the date, never after the start."""
+    gettext = translator(locale)
+    if before is None:
+        if after is None:
+            return gettext(BY_THE_START)
+        return _within(locale, after)
+    if after is None:
+        if before == 0:
+            return gettext(BY_THE_START)
+        return plural(
+            locale,
+            "pay at the latest {n} day before the date",
+            "pay at the latest {n} days before the date",
+            before,
+        )
+    latest = (
+        gettext(AT_THE_START)
+        if before == 0
+        else plural(
+            locale,
+            "at the latest {n} day before the date",
+            "at the latest {n} days before the date",
+            before,
+        )
+    )
+    return f"{_within(locale, after)}, {latest}"
+
+
+def _within(locale: str, after: int) -> str:
+    if after == 0:
+        return translator(locale)(SAME_DAY)
+    return plural(locale, "pay within {n} day", "pay within {n} days", after)
+
+
+def tariff_words(locale: str, tariff: TariffSettings, event: EventSettings) -> str:
+    """A tariff's line: "Telegram, Email · pay within 7 days, at the latest 2 days before the
+    date", with the tariff's own rule, else the event's (and it says so)."""
+    gettext = translator(locale)
+    channels = channel_words(gettext, tariff.hold_channels, tariff.buy_channels)
+    if tariff.days_after_booking is not None or tariff.days_before_event is not None:
+        rule = rule_words(locale, tariff.days_after_booking, tariff.days_before_event)
+    else:
+        rule = gettext(THE_EVENTS_RULE).format(
+            rule=rule_words(locale, event.days_after_booking, event.days_before_event)
+        )
+    return f"{channels} · {rule}"

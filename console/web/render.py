@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import gettext as gettext_module
 from collections.abc import Callable, Iterable
 from datetime import date, datetime
-from functools import cache, lru_cache
+from functools import cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, get_day_names, get_month_names
 from babel.messages.pofile import read_po
-from babel.numbers import format_currency, format_decimal
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from babel.numbers import format_decimal
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context, select_autoescape
+from jinja2.runtime import Context as TemplateContext
 
+from booking.actors import actor_label
 from booking.i18n import LOCALE_DIR as LOCALES_DIR
-from booking.i18n import LOCALES, gettext_for
+from booking.i18n import LOCALES, compile_catalog, gettext_for, translations
+from booking.rules import formatting
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 STATIC = Path(__file__).resolve().parent / "static"
@@ -34,7 +38,30 @@ def environment() -> Environment:
     )
     env.filters["options"] = options
     env.filters["zip_label"] = zip_label
+    # Words that depend on the page's language read it from the render's ``lang``, like ``_``
+    # comes from each render's values: nothing locale-specific is global.
+    env.globals["ngettext"] = _template_ngettext
+    env.globals["actor"] = _template_actor
     return env
+
+
+def _page_locale(context: TemplateContext) -> str:
+    lang = context.get("lang")
+    return lang if isinstance(lang, str) else "en"
+
+
+@pass_context
+def _template_ngettext(
+    context: TemplateContext, singular: str, plural_: str, n: int, **params: object
+) -> str:
+    """``{{ ngettext('{n} hold', '{n} holds', count) }}`` in the page's language."""
+    return plural(_page_locale(context), singular, plural_, n, **params)
+
+
+@pass_context
+def _template_actor(context: TemplateContext, kind: str, name: str) -> str:
+    """A history row's "who": a person's name, or a system actor in the page's language."""
+    return actor_label(kind, name, _page_locale(context))
 
 
 def zip_label(
@@ -64,10 +91,10 @@ def _names(locale: str) -> tuple[dict[int, str], dict[int, str]]:
     return {k: str(v) for k, v in days.items()}, {k: str(v) for k, v in months.items()}
 
 
-@lru_cache(maxsize=4096)
 def _money(amount_minor: int, currency: str, locale: str) -> str:
-    """Amounts repeat (a season has few prices), so the formatted text is kept."""
-    return format_currency(amount_minor / 100, currency, locale=locale)
+    """The core's rule (booking.rules.formatting, cached there): the currency's own decimals
+    (JPY none) and the locale's pattern, "CHF 136.00" / "136,00 CHF"."""
+    return formatting.money(amount_minor, currency, locale)
 
 
 def pick_locale(code: str | None) -> str:
@@ -129,8 +156,9 @@ class Formats:
             return ""
         return value.astimezone(ZoneInfo(timezone or self.timezone)).date().isoformat()
 
-    def amount_input(self, amount_minor: int) -> str:
-        return f"{amount_minor // 100}.{amount_minor % 100:02d}"
+    def amount_input(self, amount_minor: int, currency: str = "CHF") -> str:
+        """The value of a price field: '45.00', or '4500' for JPY."""
+        return formatting.plain_amount(amount_minor, currency)
 
 
 @cache
@@ -144,6 +172,27 @@ def _console_catalog(locale: str) -> dict[str, str]:
     with path.open("rb") as po:
         messages = read_po(po, locale=locale)
     return {m.id: m.string for m in messages if isinstance(m.id, str) and isinstance(m.string, str)}
+
+
+@cache
+def _console_translations(locale: str) -> gettext_module.NullTranslations:
+    """console.po compiled on its own (plural entries too), falling back to the merged
+    catalogue: the same "console first" rule as ``translator``, for ngettext."""
+    merged = translations(locale)
+    path = LOCALES_DIR / locale / "LC_MESSAGES" / "console.po"
+    if locale == "en" or not path.exists():
+        return merged
+    own = compile_catalog([path], locale)
+    own.add_fallback(merged)
+    return own
+
+
+def plural(locale: str, singular: str, plural_: str, n: int, **params: object) -> str:
+    """The form that fits ``n`` ("1 hold", "3 holds"; French: 0 and 1 are singular), with
+    ``{n}`` written the locale's way and the other placeholders filled in."""
+    locale = pick_locale(locale)
+    text = _console_translations(locale).ngettext(singular, plural_, n)
+    return text.format(n=format_decimal(n, locale=locale), **params)
 
 
 def translator(locale: str) -> Callable[[str], str]:

@@ -483,7 +483,8 @@ async def test_extending_an_overdue_hold_reopens_it_and_rearms_its_reminders(ctx
 
     result = await releases.bulk_extend(ctx, actor=STAFF, references=[booking.reference], by_days=5)
 
-    new_deadline = ctx.clock.now() + timedelta(days=5)
+    # 5 days from today (it is overdue), to the end of that day at the venue.
+    new_deadline = datetime(2026, 12, 6, 23, 59, 59, tzinfo=ZURICH).astimezone(UTC)
     assert result.done == (booking.reference,) and result.skipped == ()
     view = await current(ctx, booking)
     assert (view.status, view.deadline) == ("held", new_deadline)
@@ -525,7 +526,8 @@ async def test_a_bulk_action_skips_a_booking_paid_meanwhile_and_applies_to_the_r
     late = cat.starts_at + timedelta(days=3)
     extended = await releases.bulk_extend(ctx, actor=STAFF, references=refs, until=late)
     deadlines = {(await current(ctx, b)).deadline for b in (first, third)}
-    released = await releases.bulk_release(ctx, actor=STAFF, references=refs)
+    # Extended, they are no longer due: releasing them anyway is the organizer's explicit call.
+    released = await releases.bulk_release(ctx, actor=STAFF, references=refs, include_not_due=True)
 
     assert extended.done == (first.reference, third.reference)
     assert extended.skipped == ((paid.reference, "not_held"),)
@@ -731,7 +733,8 @@ async def test_approving_a_long_overdue_request_by_default_gives_days_from_today
 
     decided = await extensions.approve_extension(ctx, actor=STAFF, request_id=request.id)
 
-    assert decided.granted_until == ctx.clock.now() + timedelta(days=7)
+    # 7 days from today (not from the long-gone deadline), to the end of that day.
+    assert decided.granted_until == datetime(2026, 12, 17, 23, 59, 59, tzinfo=ZURICH)  # 10 + 7
     assert (await current(ctx, booking)).status == "held"
 
 

@@ -73,12 +73,8 @@ async def refused(code: str, call) -> BookingError:
 
 
 def seat_numbers(booking) -> list[str]:
-    """ "Stalls · row B · seat 4" -> "B4", in item order."""
-    out = []
-    for item in booking.items:
-        _, row, seat = item.seat.split(" · ")
-        out.append(f"{row.removeprefix('row ')}{seat.removeprefix('seat ')}")
-    return out
+    """Row B, seat 4 -> "B4", in item order."""
+    return [f"{item.seat.row}{item.seat.number}" for item in booking.items]
 
 
 # --- general admission and seats -------------------------------------------------------------

@@ -49,6 +49,7 @@ from booking.clock import FrozenClock
 from booking.context import Context
 from booking.errors import BookingError
 from booking.rules import states
+from booking.rules.deadlines import is_due
 from booking.services import cancellations, extensions, holds, payments, places, releases
 from booking.settings import CoreSettings
 from booking.tables.bookings import Booking, ExtensionRequest, Item, Payment, Ticket
@@ -158,6 +159,10 @@ async def read_tables(session: AsyncSession) -> Tables:
             )
         ],
     )
+
+
+# No later date can be given: a deadline never moves earlier (issue 10).
+NO_LATER_DATE = ("deadline_at_performance", "deadline_not_later")
 
 
 class BookingMachine(RuleBasedStateMachine):
@@ -321,7 +326,7 @@ class BookingMachine(RuleBasedStateMachine):
             self.expect_refusal(outcome, "performance_started")
         elif run is not None:
             assert isinstance(outcome, BookingView), outcome
-            got = sorted(i.seat or "" for i in outcome.items)
+            got = [i.seat for i in outcome.items if i.seat is not None]
             assert len(got) == quantity and len(set(got)) == quantity
         else:
             self.expect_refusal(outcome, "sold_out")
@@ -459,7 +464,7 @@ class BookingMachine(RuleBasedStateMachine):
                 )
             )
         except BookingError as exc:
-            assert exc.code in ("not_held", "extension_pending"), exc
+            assert exc.code in ("not_held", "extension_pending", "deadline_at_performance"), exc
             if exc.code == "not_held":
                 assert before.status not in states.OPEN or before.checkout, before
             return
@@ -485,7 +490,14 @@ class BookingMachine(RuleBasedStateMachine):
                 )
         except BookingError as exc:
             assert approve, exc
-            assert exc.code in ("not_held", "date_in_past", "date_after_performance"), exc
+            # The last two: no later date can be given (a deadline never moves earlier).
+            assert exc.code in (
+                "not_held",
+                "date_in_past",
+                "date_after_performance",
+                "deadline_at_performance",
+                "deadline_not_later",
+            ), exc
             return
         if approve:
             assert view.status == "approved"
@@ -508,10 +520,16 @@ class BookingMachine(RuleBasedStateMachine):
         for reference in result.done:
             assert before[reference].status in states.OPEN
             assert after[reference].status == states.HELD
-            deadline = after[reference].deadline
+            deadline, old = after[reference].deadline, before[reference].deadline
             assert deadline is not None and deadline > self.clock.now()
+            assert old is None or deadline > old  # more time is never less
         for reference, code in result.skipped:
-            assert code in ("not_held", "date_in_past"), (reference, code)
+            assert code in (
+                "not_held",
+                "date_in_past",
+                "deadline_at_performance",
+                "deadline_not_later",
+            ), (reference, code)
             assert after[reference] == before[reference]
 
     # --- time passes, holds are released --------------------------------------------------
@@ -529,13 +547,24 @@ class BookingMachine(RuleBasedStateMachine):
                 assert not row.checkout and now < self.catalog.starts_at, row
 
     @precondition(lambda self: bool(self.owner))
-    @rule(picks=st.lists(PICK, min_size=1, max_size=4))
-    def release_in_bulk(self, picks: list[int]) -> None:
+    @rule(picks=st.lists(PICK, min_size=1, max_size=4), include_not_due=st.booleans())
+    def release_in_bulk(self, picks: list[int], include_not_due: bool) -> None:
+        """Release now takes the due holds, and the others only once confirmed by name."""
         self.steps["bulk_release"] += 1
         chosen = list(dict.fromkeys(self.reference(p) for p in picks))
-        before = self.tables().bookings
-        result = self.run(releases.bulk_release(self.ctx, actor=STAFF, references=chosen))
-        assert set(result.done) == {r for r in chosen if before[r].status in states.OPEN}
+        before, now = self.tables().bookings, self.clock.now()
+        result = self.run(
+            releases.bulk_release(
+                self.ctx, actor=STAFF, references=chosen, include_not_due=include_not_due
+            )
+        )
+        releasable = {
+            r
+            for r in chosen
+            if before[r].status in states.OPEN
+            and (include_not_due or is_due(before[r].status, before[r].deadline, now=now))
+        }
+        assert set(result.done) == releasable
         after = self.tables().bookings
         assert all(after[r].status == states.EXPIRED for r in result.done)
 
@@ -646,13 +675,13 @@ def test_a_scripted_walk_takes_every_rule_with_the_invariants_after_each(
             lambda: m.request_more_time(pick=2, any_booking=True),  # C: pending
             lambda: m.answer_a_request(pick=0, approve=False),
             lambda: m.extend_in_bulk(picks=[0, 1, 2], by_days=3),  # A skipped: paid
-            lambda: m.release_in_bulk(picks=[3]),  # D released
+            lambda: m.release_in_bulk(picks=[3], include_not_due=True),  # D released
             lambda: m.pay_late_after_release(pick=0),  # D re-instated
             lambda: m.cancel(pick=0, by_staff=True),  # A cancelled, refund due
             lambda: m.pay_late_after_release(pick=0),  # A paid again: re-instated
             lambda: m.cancel(pick=3, by_staff=False),  # D: cancellation_not_allowed
             lambda: m.time_passes_and_the_release_job_runs(hours=8 * 24),  # B, C overdue
-            lambda: m.release_in_bulk(picks=[4]),  # E released
+            lambda: m.release_in_bulk(picks=[4], include_not_due=False),  # E released
             lambda: m.hold_standing_places(who=0, quantity=2, buy=False),  # F takes E's places
             lambda: m.pay_late_after_release(pick=0),  # E: places gone, refund due
             lambda: m.pay_any(pick=1, exact=False),  # B: wrong amount, refund due

@@ -141,7 +141,7 @@ async def test_choosing_seats_section_row_seat_then_holding_exactly_those(
     await ana.press("Row B")
     await ana.press("1")
     reply = await ana.press("Done")
-    assert "3 × Seated (Stalls)" in reply.text and "Total: CHF195.00" in reply.text
+    assert "3 × Seated (Stalls)" in reply.text and "Total: CHF\u00a0195.00" in reply.text
 
     reply = await ana.press("Hold until")
 

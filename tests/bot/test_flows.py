@@ -229,6 +229,6 @@ async def test_a_restart_in_the_middle_of_the_wizard_resumes_where_the_customer_
     await desk.restart()  # a new Bot, a new Dispatcher, the same database
 
     reply = await ana.press("3", on=quantity_screen)
-    assert "3 × Standing (Floor)" in reply.text and "Total: CHF135.00" in reply.text
+    assert "3 × Standing (Floor)" in reply.text and "Total: CHF\u00a0135.00" in reply.text
     reply = await ana.press("Hold until")
     assert "3 × Standing" in reply.text and "held until" in reply.text

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 import uvicorn
@@ -18,10 +19,13 @@ import uvicorn
 from booking.clock import FrozenClock
 from booking.context import Context
 from booking.queries import search
+from booking.rules.deadlines import end_of_local_day
 from booking.services import extensions, reminders
 from tests.builders import as_customer, make_catalog, make_customer, make_held_booking
 from tests.console.conftest import PASSWORD, email_of, overdue_holds
 from tests.support.fixtures import require_service
+
+ZURICH = ZoneInfo("Europe/Zurich")
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
@@ -111,11 +115,15 @@ async def test_organizer_extends_three_overdue_holds_by_seven_days_from_the_rele
     await page.click("button[value=extend]")
     await page.wait_for_selector("text=Extended: 3.")
     await shot(page, "04-release-screen-after-extending")
+    # seven days on, to the end of that day at the venue (like every other deadline)
+    new_deadline = end_of_local_day(
+        (clock.now() + timedelta(days=7)).astimezone(ZURICH).date(), ZURICH
+    )
     for booking in late:
         detail = await search.booking_detail(app_ctx, reference=booking.reference)
         assert detail.booking.status == "held"
-        assert detail.booking.deadline == clock.now() + timedelta(days=7)
-    clock.advance(timedelta(days=4, minutes=1))  # 3 days before the new deadlines
+        assert detail.booking.deadline == new_deadline
+    clock.set(new_deadline - timedelta(days=3) + timedelta(minutes=1))  # 3 days before them
     assert await reminders.plan_reminders(app_ctx) == 3  # re-armed: one each, on the new date
     for booking in late:
         detail = await search.booking_detail(app_ctx, reference=booking.reference)

@@ -4,6 +4,7 @@ bulk decisions, including holds that changed while they were selected."""
 from __future__ import annotations
 
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 from booking.clock import FrozenClock
 from booking.context import Context
@@ -29,7 +30,7 @@ async def test_the_screen_lists_overdue_and_due_soon_with_the_amounts_at_stake(
     page = await console.get("/console/releases")
     assert page.status_code == 200
     assert references(page.text) == [*(b.reference for b in late), soon.reference]
-    assert "CHF270.00" in page.text  # 3 holds x 2 places x 45.00
+    assert "CHF\u00a0270.00" in page.text  # 3 holds x 2 places x 45.00
     overdue = await console.get("/console/releases", show="overdue")
     assert set(references(overdue.text)) == {b.reference for b in late}
     by_customer = await console.get("/console/releases", customer="soon@")
@@ -65,14 +66,17 @@ async def test_extend_three_overdue_holds_by_seven_days_and_their_reminders_are_
     page = await console.get(done.headers["location"])
     assert "Extended: 3." in page.text
     assert "s-overdue" not in page.text  # now held again, due in 7 days
+    # 7 days from today (they are overdue), to the end of that day at the venue.
+    in_a_week = (clock.now() + timedelta(days=7)).astimezone(ZoneInfo("Europe/Zurich"))
+    new_deadline = in_a_week.replace(hour=23, minute=59, second=59)
     for booking in late:
         detail = await search.booking_detail(app_ctx, reference=booking.reference)
         assert detail.booking.status == "held"
-        assert detail.booking.deadline == clock.now() + timedelta(days=7)
+        assert detail.booking.deadline == new_deadline
         assert detail.history[-1].action == "deadline_extended"
         assert detail.history[-1].actor_name == "Organizer Test"
         assert "deadline_extended" in await outbox_kinds(app_ctx, booking.reference)
-    clock.advance(timedelta(days=4, minutes=1))  # 3 days before the new deadline
+    clock.set(new_deadline - timedelta(days=3) + timedelta(minutes=1))  # 3 days before it
     assert await reminders.plan_reminders(app_ctx) == 3
     for booking in late:
         assert "reminder" in await outbox_kinds(app_ctx, booking.reference)
@@ -97,8 +101,8 @@ async def test_a_hold_paid_while_selected_is_reported_and_the_others_released(
     )
     done = await console.post(
         "/console/releases",
-        {"action": "release", "scope": "selected", "ref": [b.reference for b in late]},
-    )
+        {"action": "release", "confirm": "1", "ref": [b.reference for b in late]},
+    )  # confirmed (the confirmation step: tests/console/test_extension_dates.py)
     page = await console.get(done.headers["location"])
     assert "Released: 2." in page.text
     assert f"{late[0].reference} (no longer waiting for payment)" in page.text

@@ -16,12 +16,17 @@ from booking.errors import BookingError
 from booking.queries import search
 from booking.queries.release_screen import deadline_on
 from booking.services import booking_admin, cancellations, payments, releases
+from console.web import told
 from console.web.forms import Form
 from console.web.labels import N_
 from console.web.pages import Page, guarded
 from console.web.routes.bookings import CANCEL_REASONS, detail_page
 
 METHODS = ("cash", "card", "transfer")
+# Refusals of the new deadline itself, shown next to the field that gave it.
+DATE_REFUSALS = frozenset(
+    {"date_in_past", "date_after_performance", "deadline_not_later", "deadline_at_performance"}
+)
 CHANGED = N_("This booking changed while you were looking at it; nothing was done. Here it is now.")
 
 Action = Callable[[Page, str, Form], Awaitable[Response | None]]
@@ -36,8 +41,13 @@ async def _act(page: Page, name: str, action: Action) -> Response:
     except BookingError as exc:
         return page.render("console/problem.html", status=404, message=page.error(exc))
     if form.get("version") != current:
-        return await detail_page(page, reference, status=409, problem=page._(CHANGED))
+        # The page shows the booking as it is now and carries its current version; the
+        # form keeps what was typed, so acting again needs no retyping.
+        return await detail_page(
+            page, reference, forms={name: form}, status=409, problem=page._(CHANGED)
+        )
     try:
+        await told.mark(page)  # the flash says what this action queued for the customer
         response = await action(page, reference, form)
     except BookingError as exc:
         form.booking_error(exc, page.error(exc))
@@ -61,12 +71,14 @@ async def pay(page: Page) -> Response:
             page.ctx, actor=page.staff.actor(), reference=reference, method=method
         )
         text = {
-            "confirmed": N_("Payment recorded; the tickets are issued and sent to the customer."),
+            "confirmed": N_("Payment recorded; the tickets are issued."),
             "reinstated": N_("Payment recorded; the booking was re-instated and tickets issued."),
             "refund_due": N_("Payment recorded but the places could not be confirmed: refund due."),
             "duplicate": N_("This payment was already recorded."),
         }[result.outcome]
-        return _back(page, reference, page._(text))
+        if result.outcome == "duplicate":
+            return _back(page, reference, page._(text))
+        return _back(page, reference, await told.said(page, reference, page._(text)))
 
     return await _act(page, "pay", action)
 
@@ -83,7 +95,8 @@ async def cancel(page: Page) -> Response:
         await cancellations.cancel(
             page.ctx, actor=page.staff.actor(), reference=reference, reason=reason, note=note
         )
-        return _back(page, reference, page._("The booking is cancelled; the customer is told."))
+        done = page._("The booking is cancelled.")
+        return _back(page, reference, await told.said(page, reference, done))
 
     return await _act(page, "cancel", action)
 
@@ -109,9 +122,13 @@ async def extend(page: Page) -> Response:
             page.ctx, actor=page.staff.actor(), references=[reference], until=until, by_days=days
         )
         if result.skipped:
+            # Refused (e.g. not later than the current deadline): said next to the field used.
             status = detail.booking.status
-            raise BookingError(result.skipped[0][1], reference=reference, status=status)
-        return _back(page, reference, page._("New deadline set; the customer is told."))
+            error = BookingError(result.skipped[0][1], reference=reference, status=status)
+            field = ("days" if days else "until") if error.code in DATE_REFUSALS else None
+            form.booking_error(error, page.error(error), field=field)
+            return None
+        return _back(page, reference, await told.said(page, reference, page._("New deadline set.")))
 
     return await _act(page, "extend", action)
 
@@ -122,18 +139,14 @@ async def resend(page: Page) -> Response:
         what = form.choice("what", booking_admin.RESEND)
         if not form.ok:
             return None
-        channels = await booking_admin.resend(
+        await booking_admin.resend(
             page.ctx,
             actor=page.staff.actor(),
             reference=reference,
             what=what,
             nonce=form.get("nonce"),
         )
-        if not channels:
-            text = page._("The customer has no channel we can reach; nothing was sent.")
-        else:
-            text = page._("Queued for sending by {channels}.").format(channels=", ".join(channels))
-        return _back(page, reference, text)
+        return _back(page, reference, await told.said(page, reference, page._("Resend asked.")))
 
     return await _act(page, "resend", action)
 

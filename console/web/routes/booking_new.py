@@ -1,5 +1,10 @@
 """A booking made for a customer at the desk or on the phone: choose the date, the places and
-the customer; hold it (the customer gets the booking email) or take the payment at once."""
+the customer; hold it (the customer gets the booking email) or take the payment at once.
+
+The form carries a one-time key: its first post makes the booking, any repeat (a double
+click, a reload, a retry) is shown that booking. The customer needs a name and an email or a
+phone. An email already on file names one customer: the form shows who and asks to file the
+booking under them, or to go back and change it; the typed name is never dropped unseen."""
 
 from __future__ import annotations
 
@@ -7,14 +12,17 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from booking.errors import BookingError
-from booking.services import catalog, catalog_admin, customers, holds, payments
+from booking.services import booking_admin, catalog, catalog_admin, customers, holds, payments
+from booking.services.booking_admin import NewCustomer
 from booking.services.catalog import Offer
 from booking.views import CustomerView
 from console.web.forms import Form, int_or_none
+from console.web.labels import N_
 from console.web.pages import Page, guarded
 
 LANGUAGES = ("en", "fr")
 PAYMENT = ("hold", "cash", "card", "transfer")
+CONTACT_REQUIRED = N_("Give an email or a phone number.")
 
 
 async def _customer(page: Page, raw: str) -> CustomerView | None:
@@ -38,12 +46,22 @@ async def _offers(page: Page, performance_id: int | None, customer_type: str) ->
         return []
 
 
-async def _form_page(page: Page, form: Form, *, status: int = 200) -> Response:
+async def _form_page(
+    page: Page,
+    form: Form,
+    *,
+    status: int = 200,
+    match: CustomerView | None = None,
+) -> Response:
+    """The form; ``match`` is the customer a typed email belongs to (the page asks first)."""
     performance_id = int_or_none(form.get("performance"))
     customer = await _customer(page, form.get("customer_id"))
     offers = await _offers(
         page, performance_id, customer.customer_type if customer else "individual"
     )
+    if not booking_admin.valid_form_key(form.get("form_key")):
+        form.values["form_key"] = booking_admin.new_form_key()
+    form.values.pop("file_under", None)  # asked again on every showing that needs it
     return page.render(
         "console/bookings/new.html",
         status=status,
@@ -51,6 +69,7 @@ async def _form_page(page: Page, form: Form, *, status: int = 200) -> Response:
         performances=await catalog_admin.performances_on_sale(page.ctx),
         offers=offers,
         customer=customer,
+        match=match,
         languages=LANGUAGES,
         payment=PAYMENT,
     )
@@ -69,9 +88,23 @@ async def new_booking(page: Page) -> Response:
     return await _form_page(page, form)
 
 
+def _typed_customer(page: Page, form: Form) -> NewCustomer:
+    """Name and an email or a phone: a customer at the desk may have no (working) email."""
+    email = form.text("email", max_length=254)
+    name = form.text("name", required=True)
+    phone = form.text("phone", max_length=40)
+    language = form.choice("language", LANGUAGES)
+    if not email and not phone:
+        form.error("email", CONTACT_REQUIRED)
+        form.error("phone", CONTACT_REQUIRED)
+    return NewCustomer(name=name, email=email, phone=phone, language=language)
+
+
 @guarded("bookings.create")
 async def create_booking(page: Page) -> Response:
     form = Form(page.form, page._)
+    if form.get("back"):  # "go back and change": the form as typed, nothing asked
+        return await _form_page(page, form)
     performance_id = form.integer("performance", required=True, low=1)
     customer = await _customer(page, form.get("customer_id"))
     offers = await _offers(
@@ -85,36 +118,44 @@ async def create_booking(page: Page) -> Response:
     if performance_id is not None and not lines:
         form.problem = page._("Choose at least one place.")
     payment = form.choice("payment", PAYMENT)
-    if customer is None:
-        email = form.text("email", required=True, max_length=254)
-        name = form.text("name", required=True)
-        phone = form.text("phone", max_length=40)
-        language = form.choice("language", LANGUAGES)
+    typed = _typed_customer(page, form) if customer is None else None
+    key = form.get("form_key")
+    if not booking_admin.valid_form_key(key):
+        # An old page from before the keys, or a hand-made post: nothing is booked, the
+        # typing comes back with a fresh key.
+        form.problem = page._(
+            "This form is out of date: check it and create the booking again. Nothing was booked."
+        )
     if not form.ok or performance_id is None:
         return await _form_page(page, form, status=400)
     actor = page.staff.actor()
     try:
-        if customer is None:
-            customer, _ = await customers.find_or_create_customer(
-                page.ctx, actor=actor, email=email, name=name, phone=phone, language=language
-            )
-        booking = await holds.hold(
+        outcome = await booking_admin.create_desk_booking(
             page.ctx,
             actor=actor,
-            customer_id=customer.id,
+            form_key=key,
             performance_id=performance_id,
             lines=lines,
             buy=payment != "hold",
+            customer_id=customer.id if customer else None,
+            new_customer=typed,
+            file_under=int_or_none(form.get("file_under")),
         )
     except BookingError as exc:
         form.booking_error(exc, page.error(exc))
         return await _form_page(page, form, status=400)
-    url = f"/console/bookings/{booking.reference}"
+    if outcome.booking is None:
+        return await _form_page(page, form, status=409, match=outcome.match)
+    url = f"/console/bookings/{outcome.booking.reference}"
+    if not outcome.created:
+        return page.redirect(
+            url, flash=page._("This form was already sent: here is the booking it made.")
+        )
     if payment == "hold":
         return page.redirect(url, flash=page._("Booking held; the customer gets the details."))
     try:
         await payments.record_box_office_payment(
-            page.ctx, actor=actor, reference=booking.reference, method=payment
+            page.ctx, actor=actor, reference=outcome.booking.reference, method=payment
         )
     except BookingError as exc:
         return page.redirect(url, flash=page.error(exc), level="error")

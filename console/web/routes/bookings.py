@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import secrets
 from collections.abc import AsyncIterator, Iterable, Sequence
 from urllib.parse import urlencode
@@ -12,12 +13,16 @@ from starlette.routing import Route
 from booking.errors import BookingError
 from booking.queries import search
 from booking.queries.search import BookingFilter, BookingRow
+from booking.rules.formatting import plain_amount
+from booking.services import checkouts, tickets
+from booking.views import BookingView, TicketView
 from console.web import csvout
 from console.web.forms import Form, date_or_none, int_or_none
 from console.web.pages import Page, guarded
 
 PER_PAGE = 50
 CANCEL_REASONS = ("cannot_attend", "illness", "mistake", "price", "other")
+OPEN = ("held", "overdue")  # the states a pay link can still pay
 
 
 def booking_filter(page: Page) -> BookingFilter:
@@ -79,7 +84,7 @@ def export_line(b: BookingRow) -> Sequence[object]:
         b.event_title,
         b.starts_at.isoformat(),
         b.deadline.isoformat() if b.deadline else "",
-        f"{b.total_minor / 100:.2f}",
+        plain_amount(b.total_minor, b.currency),  # the currency's decimals (JPY none)
         b.currency,
         b.channel,
         b.created_at.isoformat(),
@@ -132,6 +137,61 @@ async def detail_page(
         problem=problem,
         reasons=CANCEL_REASONS,
         nonce=secrets.token_urlsafe(12),  # makes a double-clicked "resend" one notice
+        pay_link=await pay_link(page, found.booking),
+        qr=await ticket_codes(page, found.booking),
+    )
+
+
+async def pay_link(page: Page, booking: BookingView) -> str | None:
+    """The booking's pay link, the one its emails carry, to read out or send by hand (a
+    customer without working email can still pay online): only while the pay page would
+    take the payment, and only to staff who may take payments."""
+    if not page.can("bookings.pay") or booking.status not in OPEN:
+        return None
+    try:
+        await checkouts.payable(page.ctx, reference=booking.reference)
+    except BookingError:
+        return None  # paid meanwhile, past its deadline under a firm policy, …
+    token = await checkouts.pay_link_token(page.ctx, booking=booking)
+    return f"{page.ctx.settings.public_url.rstrip('/')}/pay/{token}"
+
+
+async def ticket_codes(page: Page, booking: BookingView) -> dict[int, tuple[str, TicketView]]:
+    """Each valid ticket's QR as a PNG data URI, and what it admits, by ticket id. Inline in
+    the page, never a URL of its own: a ticket's secret never appears in a path, so never in
+    an access log (console.serving redacts only /pay/ and /t/)."""
+    if booking.status != "confirmed":
+        return {}
+    found = await tickets.booking_tickets(
+        page.ctx, actor=page.staff.actor(), reference=booking.reference
+    )
+    return {t.id: (qr_data_uri(t.ticket.secret), t.ticket) for t in found}
+
+
+def qr_data_uri(secret: str) -> str:
+    png = tickets.qr_png(secret, scale=6)  # the same code the bot and the emails show
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+@guarded("bookings.view")
+async def printable_tickets(page: Page) -> Response:
+    """One block per valid ticket with its QR, for the browser's print dialog."""
+    reference = page.request.path_params["reference"]
+    try:
+        found = await search.booking_detail(page.ctx, reference=reference)
+    except BookingError as exc:
+        return page.render("console/problem.html", status=404, message=page.error(exc))
+    booking = found.booking
+    issued = []
+    if booking.status == "confirmed":
+        issued = await tickets.booking_tickets(
+            page.ctx, actor=page.staff.actor(), reference=booking.reference
+        )
+    return page.render(
+        "console/bookings/tickets.html",
+        b=booking,
+        d=found,
+        tickets=[(t, qr_data_uri(t.ticket.secret)) for t in issued],
     )
 
 
@@ -148,4 +208,5 @@ routes = [
     Route("/bookings", bookings),
     Route("/bookings.csv", export),
     Route("/bookings/{reference:str}", booking),
+    Route("/bookings/{reference:str}/tickets", printable_tickets),
 ]

@@ -7,9 +7,18 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from booking.errors import BookingError
+from booking.queries import events as figures
+from booking.rules.formatting import currency_choices, minor_digits
 from booking.services import catalog, catalog_admin, customers
-from booking.services.catalog_admin import EventDetail, EventSettings, TariffRow, TariffSettings
-from console.web.forms import Form
+from booking.services.catalog_admin import (
+    EventDetail,
+    EventSettings,
+    SeasonRow,
+    TariffRow,
+    TariffSettings,
+)
+from console.web.forms import Form, yes_no
+from console.web.labels import labeller, tariff_words
 from console.web.pages import Page, guarded
 
 CHANNELS = catalog.CHANNELS
@@ -82,12 +91,14 @@ def event_form(page: Page, settings: EventSettings | None = None, **extra: str) 
         auto_extend_days=str(s.auto_extend_days),
         cancellation_allowed="on" if s.cancellation_allowed else "",
         max_per_order=str(s.max_per_order),
+        currency=s.currency,
         **optional,
         **extra,
     )
 
 
-def read_event(form: Form) -> EventSettings | None:
+def read_event(form: Form, currency: str = "CHF") -> EventSettings | None:
+    """``currency``: the one kept when the form sends none (a client without the select)."""
     settings = EventSettings(
         title=form.text("title", required=True),
         description=form.text("description", max_length=4000),
@@ -101,16 +112,22 @@ def read_event(form: Form) -> EventSettings | None:
         auto_extend_days=form.integer("auto_extend_days", required=True, low=0, high=365) or 0,
         cancellation_allowed=form.flag("cancellation_allowed"),
         max_per_order=form.integer("max_per_order", required=True, low=1, high=100) or 10,
+        # Checked by the core against Babel's ISO 4217 list ("XYZ" is refused by name).
+        currency=(
+            form.text("currency", required=True, max_length=12)
+            if "currency" in form.values
+            else currency
+        ),
     )
     return settings if form.ok else None
 
 
-def tariff_form(page: Page, row: TariffRow | None = None) -> Form:
+def tariff_form(page: Page, row: TariffRow | None = None, *, currency: str = "CHF") -> Form:
+    """``currency`` is the event's: the price is typed in it (JPY without decimals)."""
     if row is None:
         return Form(
             None,
             page._,
-            currency="CHF",
             hold_channels=list(CHANNELS),
             buy_channels=list(CHANNELS),
             customer_types=list(CUSTOMER_TYPES),
@@ -123,8 +140,7 @@ def tariff_form(page: Page, row: TariffRow | None = None) -> Form:
         version=row.version,
         name=s.name,
         area_id=str(s.area_id),
-        price=page.formats.amount_input(s.price_minor),
-        currency=s.currency,
+        price=page.formats.amount_input(s.price_minor, currency),
         hold_channels=list(s.hold_channels),
         buy_channels=list(s.buy_channels),
         customer_types=list(s.customer_types),
@@ -134,12 +150,11 @@ def tariff_form(page: Page, row: TariffRow | None = None) -> Form:
     )
 
 
-def read_tariff(form: Form) -> TariffSettings | None:
+def read_tariff(form: Form, currency: str) -> TariffSettings | None:
     settings = TariffSettings(
         name=form.text("name", required=True, max_length=80),
         area_id=form.integer("area_id", required=True, low=1) or 0,
-        price_minor=form.amount("price") or 0,
-        currency=form.text("currency", required=True, max_length=3).upper(),
+        price_minor=form.amount("price", digits=minor_digits(currency)) or 0,
         hold_channels=form.many("hold_channels", CHANNELS),
         buy_channels=form.many("buy_channels", CHANNELS),
         customer_types=form.many("customer_types", CUSTOMER_TYPES),
@@ -150,6 +165,59 @@ def read_tariff(form: Form) -> TariffSettings | None:
     return settings if form.ok else None
 
 
+def event_field_words(page: Page, seasons: list[SeasonRow]) -> dict[str, dict[str, str]]:
+    """Coded values of the event form as a stale form shows them."""
+    label = labeller(page._)
+    return {
+        "policy": {p: label("policy", p) for p in catalog_admin.POLICIES},
+        "season_id": {"": page._("None"), **{str(s.id): s.name for s in seasons}},
+        "cancellation_allowed": yes_no(page._),
+    }
+
+
+def tariff_field_words(page: Page, detail: EventDetail) -> dict[str, dict[str, str]]:
+    label = labeller(page._)
+    channels = {c: label("channel", c) for c in CHANNELS}
+    return {
+        "area_id": {str(a.id): a.name for a in detail.areas},
+        "hold_channels": channels,
+        "buy_channels": channels,
+        "customer_types": {c: label("customer_type", c) for c in CUSTOMER_TYPES},
+        "active": yes_no(page._),
+    }
+
+
+async def _saved_event(page: Page, event_id: int, form: Form, typed: EventSettings) -> None:
+    """A save refused as stale: show the event's rules as saved now beside the typing."""
+    detail = await catalog_admin.event_detail(page.ctx, event_id=event_id)
+    seasons = await catalog_admin.list_seasons(page.ctx)
+    form.stale(
+        event_form(page, detail.event.settings, version=detail.event.version),
+        typed=event_form(page, typed),
+        words=event_field_words(page, seasons),
+    )
+
+
+async def _saved_tariff(
+    page: Page, event_id: int, tariff_id: int, form: Form, typed: TariffSettings
+) -> None:
+    """The same for a tariff of this event (another event's reads as unknown)."""
+    detail = await catalog_admin.event_detail(page.ctx, event_id=event_id)
+    row = next((t for t in detail.tariffs if t.id == tariff_id), None)
+    if row is None:
+        raise BookingError("unknown_tariff")
+    currency = detail.event.settings.currency
+    form.stale(
+        tariff_form(page, row, currency=currency),
+        typed=tariff_form(page, TariffRow(row.id, row.area_name, typed), currency=currency),
+        words=tariff_field_words(page, detail),
+    )
+
+
+def _not_found(page: Page, exc: BookingError) -> Response:
+    return page.render("console/problem.html", status=404, message=page.error(exc))
+
+
 # -- list and create ----------------------------------------------------------------------------
 
 
@@ -158,8 +226,10 @@ async def _list(page: Page, form: Form | None = None, *, status: int = 200) -> R
         "console/events/list.html",
         status=status,
         events=await catalog_admin.list_events(page.ctx),
+        dates=await figures.date_figures(page.ctx),
         venues=await catalog_admin.list_venues(page.ctx),
         seasons=await catalog_admin.list_seasons(page.ctx),
+        currencies=currency_choices(page.staff.language),
         form=form or event_form(page),
     )
 
@@ -201,15 +271,21 @@ async def _detail(
     forms = dict(forms or {})
     forms.setdefault("event", event_form(page, detail.event.settings, version=detail.event.version))
     forms.setdefault("performance", Form(None, page._, time="20:00", policy=""))
-    forms.setdefault("tariff", tariff_form(page))
+    currency = detail.event.settings.currency
+    forms.setdefault("tariff", tariff_form(page, currency=currency))
     for tariff in detail.tariffs:
-        forms.setdefault(f"tariff-{tariff.id}", tariff_form(page, tariff))
+        forms.setdefault(f"tariff-{tariff.id}", tariff_form(page, tariff, currency=currency))
+    dates = (await figures.date_figures(page.ctx, event_id=event_id)).get(event_id, ())
+    language, rules = page.staff.language, detail.event.settings
     return page.render(
         "console/events/detail.html",
         status=status,
         d=detail,
         forms=forms,
+        figures={f.performance_id: f for f in dates},
+        tariff_lines={t.id: tariff_words(language, t.settings, rules) for t in detail.tariffs},
         seasons=await catalog_admin.list_seasons(page.ctx),
+        currencies=currency_choices(page.staff.language),
         channels=CHANNELS,
         customer_types=CUSTOMER_TYPES,
         overrides=OVERRIDES,
@@ -225,7 +301,11 @@ async def event(page: Page) -> Response:
 async def update_event(page: Page) -> Response:
     event_id = int(page.request.path_params["event_id"])
     form = Form(page.form, page._)
-    settings = read_event(form)
+    try:
+        current = await catalog_admin.event_currency(page.ctx, event_id=event_id)
+    except BookingError as exc:
+        return _not_found(page, exc)
+    settings = read_event(form, current)
     if settings is not None:
         try:
             await catalog_admin.update_event(
@@ -236,7 +316,10 @@ async def update_event(page: Page) -> Response:
                 settings=settings,
             )
         except BookingError as exc:
-            form.booking_error(exc, page.error(exc))
+            if exc.code == "changed_meanwhile":
+                await _saved_event(page, event_id, form, settings)
+            else:
+                form.booking_error(exc, page.error(exc))
     if not form.ok:
         return await _detail(page, event_id, forms={"event": form}, status=400)
     return page.redirect(f"/console/events/{event_id}", flash=page._("Event saved."))
@@ -270,13 +353,19 @@ async def update_performance(page: Page) -> Response:
     performance_id = form.integer("performance_id", required=True, low=1)
     policy = form.choice("policy", OVERRIDES, required=False)
     if form.ok and performance_id is not None:
-        await catalog_admin.update_performance(
-            page.ctx,
-            actor=page.staff.actor(),
-            performance_id=performance_id,
-            policy=policy or None,
-            on_sale=form.flag("on_sale"),
-        )
+        try:
+            await catalog_admin.update_performance(
+                page.ctx,
+                actor=page.staff.actor(),
+                event_id=event_id,
+                performance_id=performance_id,
+                policy=policy or None,
+                on_sale=form.flag("on_sale"),
+            )
+        except BookingError as exc:
+            if exc.code != "unknown_item":
+                raise
+            return _not_found(page, exc)  # another event's date, or none
         page.flash(page._("Date saved."))
     return page.redirect(f"/console/events/{event_id}")
 
@@ -285,7 +374,11 @@ async def update_performance(page: Page) -> Response:
 async def add_tariff(page: Page) -> Response:
     event_id = int(page.request.path_params["event_id"])
     form = Form(page.form, page._)
-    settings = read_tariff(form)
+    try:
+        currency = await catalog_admin.event_currency(page.ctx, event_id=event_id)
+    except BookingError as exc:
+        return _not_found(page, exc)
+    settings = read_tariff(form, currency)
     if settings is not None:
         try:
             await catalog_admin.create_tariff(
@@ -303,18 +396,28 @@ async def update_tariff(page: Page) -> Response:
     event_id = int(page.request.path_params["event_id"])
     tariff_id = int(page.request.path_params["tariff_id"])
     form = Form(page.form, page._)
-    settings = read_tariff(form)
+    try:
+        currency = await catalog_admin.event_currency(page.ctx, event_id=event_id)
+    except BookingError as exc:
+        return _not_found(page, exc)
+    settings = read_tariff(form, currency)
     if settings is not None:
         try:
             await catalog_admin.update_tariff(
                 page.ctx,
                 actor=page.staff.actor(),
+                event_id=event_id,
                 tariff_id=tariff_id,
                 expected=form.get("version"),
                 settings=settings,
             )
         except BookingError as exc:
-            form.booking_error(exc, page.error(exc))
+            if exc.code == "unknown_tariff":
+                return _not_found(page, exc)  # another event's tariff, or none
+            if exc.code == "changed_meanwhile":
+                await _saved_tariff(page, event_id, tariff_id, form, settings)
+            else:
+                form.booking_error(exc, page.error(exc))
     if not form.ok:
         return await _detail(page, event_id, forms={f"tariff-{tariff_id}": form}, status=400)
     return page.redirect(f"/console/events/{event_id}", flash=page._("Tariff saved."))

@@ -3,6 +3,9 @@ performance) or deny with a message, one click each; per-event auto-approval."""
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+from zoneinfo import ZoneInfo
+
 from starlette.responses import Response
 from starlette.routing import Route
 
@@ -10,6 +13,7 @@ from booking.errors import BookingError
 from booking.queries import inbox, release_screen
 from booking.queries.release_screen import deadline_on
 from booking.services import catalog_admin, extensions
+from console.web import told
 from console.web.forms import Form
 from console.web.pages import Page, guarded
 
@@ -28,10 +32,21 @@ async def _inbox(
         "console/extensions.html",
         status=status,
         pending=pending,
+        earliest={row.id: earliest_day(page, row).isoformat() for row in pending},
         decided=await inbox.inbox(page.ctx, status="decided"),
         forms=forms,
         events=await release_screen.event_policies(page.ctx),
     )
+
+
+def earliest_day(page: Page, row: inbox.InboxRow) -> date:
+    """The first day the date field offers: a deadline only ever moves later (the service
+    refuses anything else; the browser need not offer it), and never to a past day."""
+    tz = ZoneInfo(row.timezone)
+    today = page.ctx.clock.now().astimezone(tz).date()
+    if row.current_deadline is None:
+        return today
+    return max(row.current_deadline.astimezone(tz).date() + timedelta(days=1), today)
 
 
 @guarded("extensions")
@@ -53,6 +68,7 @@ async def approve(page: Page) -> Response:
             flash=page.error(BookingError("unknown_extension")),
             level="warn",
         )
+    await told.mark(page)
     form = Form(page.form, page._)
     day = form.day("until", required=True)
     if day is not None:
@@ -67,11 +83,10 @@ async def approve(page: Page) -> Response:
             form.booking_error(exc, page.error(exc), field="until")
     if not form.ok:
         return await _inbox(page, forms={row.id: form}, status=400)
-    text = page._("Approved: {reference} now has until {date}; the customer is told.")
-    return page.redirect(
-        "/console/extensions",
-        flash=text.format(reference=row.reference, date=page.formats.day(day, row.timezone)),
-    )
+    text = page._("Approved: {reference} now has until {date}.")
+    date = page.formats.day(day, row.timezone)
+    flash = await told.said(page, row.reference, text.format(reference=row.reference, date=date))
+    return page.redirect("/console/extensions", flash=flash)
 
 
 @guarded("extensions")
@@ -87,11 +102,12 @@ async def deny(page: Page) -> Response:
     message = form.text("message", max_length=500)
     if not form.ok:
         return await _inbox(page, forms={row.id: form}, status=400)
+    await told.mark(page)
     await extensions.deny_extension(
         page.ctx, actor=page.staff.actor(), request_id=row.id, message=message
     )
-    text = page._("Denied: {reference}; the customer is told.")
-    return page.redirect("/console/extensions", flash=text.format(reference=row.reference))
+    text = page._("Denied: {reference}.").format(reference=row.reference)
+    return page.redirect("/console/extensions", flash=await told.said(page, row.reference, text))
 
 
 @guarded("extensions")

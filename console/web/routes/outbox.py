@@ -20,6 +20,8 @@ async def outbox(page: Page) -> Response:
         kind=kind,
         found=await outbox_admin.list_notices(page.ctx, kind=kind, page=number),
         counts=await outbox_admin.counts(page.ctx),
+        waiting=await outbox_admin.waiting(page.ctx),
+        configured=set(page.ctx.channels),
     )
 
 

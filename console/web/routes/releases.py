@@ -90,8 +90,15 @@ async def decide(page: Page) -> Response:
     if not form.ok:
         return await _screen(page, filters, form, status=400)
     actor = page.staff.actor()
+    if action == "release" and form.get("confirm") != "1":
+        return await _confirm_release(page, filters, references, more)
     if action == "release":
-        result = await releases.bulk_release(page.ctx, actor=actor, references=references)
+        result = await releases.bulk_release(
+            page.ctx,
+            actor=actor,
+            references=references,
+            include_not_due=form.get("include_not_due") == "1",
+        )
     elif day is not None:
         result = await _extend_to(page, references, day)
     else:
@@ -101,6 +108,30 @@ async def decide(page: Page) -> Response:
     _report(page, action, result, more)
     back = urlencode(filters)
     return page.redirect("/console/releases" + (f"?{back}" if back else ""))
+
+
+async def _confirm_release(
+    page: Page, filters: dict[str, str], references: list[str], more: bool
+) -> Response:
+    """Release now asks first, with the count, and names the holds that are not yet due.
+
+    Decision: releasing is final (the places go back on sale, the customer is told), and the
+    screen lists holds due soon beside overdue ones, so "all matching" easily covers holds
+    whose customers still have time. The default button releases only the due ones; the
+    others go only with a second, explicit button that names how many. The exact list shown
+    is what the confirmation posts, so a hold added meanwhile is never released unseen.
+    """
+    candidates = await release_screen.release_candidates(page.ctx, references=references)
+    return page.render(
+        "console/releases_confirm.html",
+        candidates=candidates,
+        due=[c for c in candidates if c.due],
+        later=[c for c in candidates if not c.due],
+        gone=len(set(references) - {c.reference for c in candidates}),
+        filters=filters,
+        more=more,
+        max_bulk=release_screen.MAX_BULK,
+    )
 
 
 async def _extend_to(page: Page, references: list[str], day: date) -> BulkResult:
@@ -127,17 +158,22 @@ def _report(page: Page, action: str, result: BulkResult, more: bool) -> None:
     if result.done:
         text = _("Extended: {n}.") if action == "extend" else _("Released: {n}.")
         page.flash(text.format(n=len(result.done)))
-    if result.skipped:
+    kept = [ref for ref, code in result.skipped if code == "not_yet_due"]
+    if kept:
+        listed = ", ".join(kept[:50])
+        page.flash(_("Kept, not yet due, {n}: {list}").format(n=len(kept), list=listed), "warn")
+    skipped = [(ref, code) for ref, code in result.skipped if code != "not_yet_due"]
+    if skipped:
         reasons = {
             "not_held": _("no longer waiting for payment"),
             "date_in_past": _("the new deadline would already be past"),
             "date_after_performance": _("the performance is before that date"),
+            "deadline_not_later": _("its deadline is already later"),
+            "deadline_at_performance": _("its deadline is already the performance"),
             "unknown_booking": _("not found"),
         }
-        listed = "; ".join(
-            f"{ref} ({reasons.get(code, code)})" for ref, code in result.skipped[:50]
-        )
-        page.flash(_("Not changed, {n}: {list}").format(n=len(result.skipped), list=listed), "warn")
+        listed = "; ".join(f"{ref} ({reasons.get(code, code)})" for ref, code in skipped[:50])
+        page.flash(_("Not changed, {n}: {list}").format(n=len(skipped), list=listed), "warn")
     if more:
         page.flash(
             _("Only the first {n} matching holds were handled; apply again for the rest.").format(

@@ -12,6 +12,7 @@ from starlette.routing import Route
 from booking.errors import BookingError
 from booking.queries import reports
 from booking.queries.reports import DayRow, Period
+from booking.rules.formatting import plain_amount
 from booking.services import catalog_admin
 from console.web import csvout
 from console.web.charts import REASONS, reasons_chart
@@ -65,7 +66,7 @@ def _days(rows: Sequence[DayRow]) -> list[Sequence[object]]:
             r.event_title,
             r.bookings,
             r.places,
-            f"{r.amount_minor / 100:.2f}",
+            plain_amount(r.amount_minor, r.currency),
             r.currency,
         )
         for r in rows

@@ -9,7 +9,8 @@ from starlette.routing import Route
 from booking.errors import BookingError
 from booking.services import staff_admin
 from booking.services.staff_admin import StaffAccount
-from console.web.forms import Form
+from console.web.forms import Form, yes_no
+from console.web.labels import labeller
 from console.web.pages import ROLES, Page, guarded
 
 LANGUAGES = ("en", "fr")
@@ -25,6 +26,28 @@ def account_form(page: Page, account: StaffAccount) -> Form:
         language=account.language,
         active="on" if account.active else "",
     )
+
+
+async def _saved_account(page: Page, staff_id: int, form: Form) -> None:
+    """A save refused as stale: the account as saved now beside the typing (see Form.stale)."""
+    account = await staff_admin.get_account(page.ctx, staff_id=staff_id)
+    if account is None:
+        raise BookingError("unknown_item")
+    typed = Form(
+        None,
+        page._,
+        name=form.get("name").strip()[:200],
+        role=form.get("role"),
+        language=form.get("language"),
+        active="on" if form.flag("active") else "",
+    )
+    label = labeller(page._)
+    words = {
+        "role": {r: label("role", r) for r in ROLES},
+        "language": {"en": "English", "fr": "Français"},
+        "active": yes_no(page._),
+    }
+    form.stale(account_form(page, account), typed=typed, words=words)
 
 
 async def _list(page: Page, form: Form | None = None, *, status: int = 200) -> Response:
@@ -124,7 +147,10 @@ async def update(page: Page) -> Response:
                 active=active,
             )
         except BookingError as exc:
-            form.booking_error(exc, page.error(exc))
+            if exc.code == "changed_meanwhile":
+                await _saved_account(page, staff_id, form)
+            else:
+                form.booking_error(exc, page.error(exc))
     if not form.ok:
         return await _detail(page, staff_id, {"account": form}, status=400)
     return page.redirect(f"/console/staff/{staff_id}", flash=page._("Account saved."))

@@ -11,6 +11,7 @@ from booking.services import catalog_admin
 from booking.services.catalog import SeatSpec
 from console.web.forms import Form
 from console.web.pages import Page, guarded
+from console.web.render import plural
 from console.web.seatfile import MAX_BYTES, read_seats
 
 # -- seasons ------------------------------------------------------------------------------------
@@ -166,7 +167,13 @@ async def import_seats(page: Page) -> Response:
             form.booking_error(exc, page.error(exc), field="name")
     if not form.ok:
         return await _venue(page, venue_id, forms={"seats": form}, problems=problems, status=400)
-    text = page._("{n} seats imported into {area}.").format(n=len(seats), area=name)
+    text = plural(
+        page.staff.language,
+        "{n} seat imported into {area}.",
+        "{n} seats imported into {area}.",
+        len(seats),
+        area=name,
+    )
     return page.redirect(f"/console/venues/{venue_id}", flash=text)
 
 

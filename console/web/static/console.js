@@ -23,3 +23,35 @@ document.addEventListener("submit", (event) => {
 window.addEventListener("pageshow", () => {
   document.querySelectorAll("button:disabled").forEach((b) => { b.disabled = false; });
 });
+// Copy buttons: data-copy="<id of the field to copy>". Shown only when scripts run; without
+// them the field is still there to select by hand. The Clipboard API needs a secure context
+// (HTTPS or localhost): elsewhere the field is selected and copied the older way.
+document.querySelectorAll("[data-copy]").forEach((button) => { button.hidden = false; });
+document.addEventListener("click", async (event) => {
+  const button = event.target.closest("button[data-copy]");
+  if (!button) return;
+  const field = document.getElementById(button.dataset.copy);
+  if (!field) return;
+  field.select();
+  let copied = false;
+  try {
+    if (navigator.clipboard && window.isSecureContext) {
+      await navigator.clipboard.writeText(field.value);
+      copied = true;
+    } else {
+      copied = document.execCommand("copy");
+    }
+  } catch (error) {
+    copied = false;  // the text stays selected: Ctrl+C still copies it
+  }
+  if (copied && button.dataset.copied) {
+    const label = button.textContent;
+    button.textContent = button.dataset.copied;
+    setTimeout(() => { button.textContent = label; }, 2000);
+  }
+});
+// Print buttons: data-print opens the browser's print dialog.
+document.querySelectorAll("[data-print]").forEach((button) => { button.hidden = false; });
+document.addEventListener("click", (event) => {
+  if (event.target.closest("button[data-print]")) window.print();
+});
