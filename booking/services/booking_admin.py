@@ -23,7 +23,7 @@ from booking.rules import states
 from booking.rules.text import single_line
 from booking.services import customers, holds
 from booking.services.common import booking_for
-from booking.services.holds import _hold as hold_in_session  # see create_desk_booking
+from booking.services.holds import hold_in_session
 from booking.tables.bookings import Booking
 from booking.tables.customers import Customer
 from booking.tables.desk import DeskFormKey

@@ -107,7 +107,7 @@ async def hold(
     if not lines or any(line.count <= 0 for line in lines):
         raise BookingError("bad_quantity", max=10)
     return await ctx.db.write(
-        lambda s: _hold(s, ctx, actor, customer_id, performance_id, list(lines), buy)
+        lambda s: hold_in_session(s, ctx, actor, customer_id, performance_id, list(lines), buy)
     )
 
 
@@ -288,7 +288,7 @@ async def _read(
 # -- the hold ----------------------------------------------------------------------------------
 
 
-async def _hold(
+async def hold_in_session(
     session: AsyncSession,
     ctx: Context,
     actor: Actor,
@@ -297,6 +297,8 @@ async def _hold(
     lines: list[Line],
     buy: bool,
 ) -> BookingView:
+    """The one hold engine, in the caller's transaction (``hold``; the desk form, whose form
+    key and new customer commit with the hold or not at all)."""
     now = ctx.clock.now()
     conn = await connection_of(session)
     wanted = sorted({line.tariff_id for line in lines})
