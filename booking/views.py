@@ -13,7 +13,8 @@ from sqlmodel import col
 
 from booking.i18n import N_, gettext_for
 from booking.rules import states
-from booking.tables.bookings import Booking, Item
+from booking.rules.deadlines import proposed_deadline
+from booking.tables.bookings import Booking, ExtensionRequest, Item
 from booking.tables.catalog import Event, Seat, Tariff
 from booking.tables.customers import Customer
 from booking.tables.outbox import OutboxMessage
@@ -227,3 +228,39 @@ class ExtensionView:
     reason: str
     customer_name: str
     starts_at: datetime
+
+    @classmethod
+    def of(
+        cls,
+        request: ExtensionRequest,
+        booking: Booking,
+        event: Event,
+        customer: Customer | None,
+        now: datetime,
+    ) -> ExtensionView:
+        return cls(
+            id=request.id or 0,
+            reference=booking.reference,
+            status=request.status,
+            current_deadline=booking.deadline,
+            requested_until=request.requested_until,
+            proposed_until=extension_proposal(event, booking, request.requested_until, now),
+            granted_until=request.granted_until,
+            reason=request.reason,
+            customer_name=customer.name if customer else "",
+            starts_at=booking.starts_at,
+        )
+
+
+def extension_proposal(
+    event: Event, booking: Booking, wanted: datetime | None, now: datetime
+) -> datetime:
+    """The organizer's default answer to a request for more time (``proposed_deadline``)."""
+    return proposed_deadline(
+        booking.deadline,
+        starts_at=booking.starts_at,
+        now=now,
+        extension_days=event.extension_days,
+        wanted=wanted,
+        timezone=event.timezone,
+    )

@@ -11,10 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from booking.context import Context
-from booking.rules.deadlines import proposed_deadline
 from booking.tables.bookings import Booking, ExtensionRequest
 from booking.tables.catalog import Event
 from booking.tables.customers import Customer
+from booking.views import extension_proposal
 
 DECIDED_SHOWN = 50
 
@@ -83,14 +83,7 @@ async def inbox(ctx: Context, *, status: str = "pending") -> list[InboxRow]:
                 current_deadline=b.deadline,
                 requested_at=r.requested_at,
                 requested_until=r.requested_until,
-                proposed_until=proposed_deadline(
-                    b.deadline,
-                    starts_at=b.starts_at,
-                    now=now,
-                    extension_days=e.extension_days,
-                    wanted=r.requested_until,
-                    timezone=e.timezone,
-                ),
+                proposed_until=extension_proposal(e, b, r.requested_until, now),
                 reason=r.reason,
                 decided_at=r.decided_at,
                 decided_by=r.decided_by,

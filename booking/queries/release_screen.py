@@ -17,8 +17,8 @@ from booking.queries.menus import Menus, load_menus
 from booking.queries.search import (
     BookingRow,
     matching_ids,
-    organizations_named,
     row_columns,
+    scoped,
     text_match,
     to_row,
 )
@@ -116,14 +116,7 @@ def parts(flt: ReleaseFilter, now: datetime, timezone: str) -> list[ColumnElemen
 def _filtered(query: AnySelect, flt: ReleaseFilter, found: Any | None = None) -> AnySelect:
     """``query`` narrowed by ``flt``; ``found``, when given, is the customer filter's
     ``search.matching_ids`` as a CTE shared by the statement's parts."""
-    if flt.event_id is not None:
-        query = query.where(col(Booking.event_id) == flt.event_id)
-    if flt.performance_id is not None:
-        query = query.where(col(Booking.performance_id) == flt.performance_id)
-    if flt.organization_id is not None:
-        query = query.where(col(Booking.organization_id) == flt.organization_id)
-    if flt.organization.strip():
-        query = query.where(col(Booking.organization_id).in_(organizations_named(flt.organization)))
+    query = scoped(query, flt)
     if flt.customer.strip():
         if found is not None:
             query = query.where(col(Booking.id).in_(select(found.c.id)))

@@ -11,7 +11,7 @@ import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import ColumnElement, false, intersect, or_, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,7 +22,6 @@ from booking.errors import BookingError
 from booking.queries.listing import AnySelect, Page, bounds, ilike, local_day, paged, starts_with
 from booking.queries.menus import Menus, load_menus
 from booking.rules import states
-from booking.rules.deadlines import proposed_deadline
 from booking.rules.references import normalize_reference
 from booking.rules.search_keys import query_terms
 from booking.tables.bookings import Booking, ExtensionRequest, HistoryEntry, Payment, Ticket
@@ -250,9 +249,21 @@ def organizations_named(text: str) -> AnySelect:
     return select(col(Organization.id)).where(ilike(col(Organization.name), text.strip()))
 
 
-def _filtered(query: AnySelect, flt: BookingFilter, timezone: str) -> AnySelect:
-    if flt.text.strip():
-        query = query.where(text_match(flt.text))
+class Scope(Protocol):
+    """The filter fields the bookings list and the release screen share (read-only)."""
+
+    @property
+    def event_id(self) -> int | None: ...
+    @property
+    def performance_id(self) -> int | None: ...
+    @property
+    def organization_id(self) -> int | None: ...
+    @property
+    def organization(self) -> str: ...
+
+
+def scoped(query: AnySelect, flt: Scope) -> AnySelect:
+    """``query`` narrowed to the event, date and organization ``flt`` picks or types."""
     if flt.event_id is not None:
         query = query.where(col(Booking.event_id) == flt.event_id)
     if flt.performance_id is not None:
@@ -261,6 +272,13 @@ def _filtered(query: AnySelect, flt: BookingFilter, timezone: str) -> AnySelect:
         query = query.where(col(Booking.organization_id) == flt.organization_id)
     if flt.organization.strip():
         query = query.where(col(Booking.organization_id).in_(organizations_named(flt.organization)))
+    return query
+
+
+def _filtered(query: AnySelect, flt: BookingFilter, timezone: str) -> AnySelect:
+    if flt.text.strip():
+        query = query.where(text_match(flt.text))
+    query = scoped(query, flt)
     if flt.customer_id is not None:
         query = query.where(col(Booking.customer_id) == flt.customer_id)
     if flt.day is not None:
@@ -494,37 +512,9 @@ async def _detail(
             )
             for n in notices
         ),
-        pending_extension=_extension(request, booking, event, customer, now),
-    )
-
-
-def _extension(
-    request: ExtensionRequest | None,
-    booking: Booking,
-    event: Event,
-    customer: Customer,
-    now: datetime,
-) -> ExtensionView | None:
-    if request is None:
-        return None
-    return ExtensionView(
-        id=request.id or 0,
-        reference=booking.reference,
-        status=request.status,
-        current_deadline=booking.deadline,
-        requested_until=request.requested_until,
-        proposed_until=proposed_deadline(
-            booking.deadline,
-            starts_at=booking.starts_at,
-            now=now,
-            extension_days=event.extension_days,
-            wanted=request.requested_until,
-            timezone=event.timezone,
+        pending_extension=(
+            ExtensionView.of(request, booking, event, customer, now) if request else None
         ),
-        granted_until=request.granted_until,
-        reason=request.reason,
-        customer_name=customer.name,
-        starts_at=booking.starts_at,
     )
 
 

@@ -17,14 +17,13 @@ from booking.rules import states
 from booking.rules.deadlines import (
     check_extension,
     check_request,
-    proposed_deadline,
     requested_until,
 )
 from booking.services.common import booking_for, event_of, notify_skip
 from booking.tables.bookings import Booking, ExtensionRequest
 from booking.tables.catalog import Event
 from booking.tables.customers import Customer
-from booking.views import ExtensionView
+from booking.views import ExtensionView, extension_proposal
 
 
 async def request_extension(
@@ -73,7 +72,7 @@ async def request_extension(
             until=wanted,
             reason=request.reason,
         )
-        if _auto_approvable(event, booking, proposal(event, booking, wanted, now)):
+        if _auto_approvable(event, booking, extension_proposal(event, booking, wanted, now)):
             await _decide(
                 session,
                 request,
@@ -81,11 +80,11 @@ async def request_extension(
                 Actor.system("auto-approval"),
                 now,
                 approve=True,
-                until=proposal(event, booking, wanted, now),
+                until=extension_proposal(event, booking, wanted, now),
                 message="",
             )
         customer = await session.get(Customer, booking.customer_id)
-        return _view(request, booking, event, customer, now)
+        return ExtensionView.of(request, booking, event, customer, now)
 
     return await ctx.db.write(work)
 
@@ -117,20 +116,9 @@ async def list_requests(ctx: Context, *, status: str = "pending") -> list[Extens
             .order_by(col(Booking.deadline), col(ExtensionRequest.id))
         )
         now = ctx.clock.now()
-        return [_view(r, b, e, c, now) for r, b, e, c in rows.all()]
+        return [ExtensionView.of(r, b, e, c, now) for r, b, e, c in rows.all()]
 
     return await ctx.db.read(work)
-
-
-def proposal(event: Event, booking: Booking, wanted: datetime | None, now: datetime) -> datetime:
-    return proposed_deadline(
-        booking.deadline,
-        starts_at=booking.starts_at,
-        now=now,
-        extension_days=event.extension_days,
-        wanted=wanted,
-        timezone=event.timezone,
-    )
 
 
 def _auto_approvable(event: Event, booking: Booking, until: datetime) -> bool:
@@ -165,14 +153,14 @@ async def _answer(
         assert booking is not None
         event, _ = await event_of(session, booking)
         now = ctx.clock.now()
-        granted = until or proposal(event, booking, request.requested_until, now)
+        granted = until or extension_proposal(event, booking, request.requested_until, now)
         if approve:
             _check(granted, booking, now)
         await _decide(
             session, request, booking, actor, now, approve=approve, until=granted, message=message
         )
         customer = await session.get(Customer, booking.customer_id)
-        return _view(request, booking, event, customer, now)
+        return ExtensionView.of(request, booking, event, customer, now)
 
     return await ctx.db.write(work)
 
@@ -262,24 +250,3 @@ async def set_deadline(
         ("extension_count", booking.extension_count + 1),
     ):
         set_committed_value(booking, name, value)  # already written; no second UPDATE
-
-
-def _view(
-    request: ExtensionRequest,
-    booking: Booking,
-    event: Event,
-    customer: Customer | None,
-    now: datetime,
-) -> ExtensionView:
-    return ExtensionView(
-        id=request.id or 0,
-        reference=booking.reference,
-        status=request.status,
-        current_deadline=booking.deadline,
-        requested_until=request.requested_until,
-        proposed_until=proposal(event, booking, request.requested_until, now),
-        granted_until=request.granted_until,
-        reason=request.reason,
-        customer_name=customer.name if customer else "",
-        starts_at=booking.starts_at,
-    )
