@@ -15,8 +15,11 @@ does a plain echo bot (a press is only answered), reported beside it.
 Per update, latency runs from the update being queued on the server to the bot's last call
 for it (the answer to a button press, the message for /events). Rounds rotate between the
 bots; medians are reported, the ratio being the median of the ratios within each rotation.
-Goal: ratio (bot updates/s / echo updates/s) >= 0.3.
-The last line of output is one JSON object.
+Goals (issue 11): ratio (bot updates/s / echo updates/s) >= 0.5 at 100 customers and >= 0.35
+at 1,000, and the bot's p99 latency at 100 customers under 1 s. ``--quick`` skips the 1,000
+run and reports its keys as null. The last line of output is one JSON object; its keys
+include ``ratio`` (100 customers), ``ratio_1000``, ``p50_ms_100``, ``p99_ms_100``,
+``p50_ms_1000`` and ``p99_ms_1000``.
 """
 
 from __future__ import annotations
@@ -59,6 +62,8 @@ from bot.settings import BotSettings  # noqa: E402
 from tests.support.fake_bot_api import TOKEN, Call, FakeBotAPI  # noqa: E402
 
 FIRST_USER = 10_000
+GOALS = {100: 0.5, 1_000: 0.35}  # ratio to the echo bot, by concurrent customers
+P99_GOAL_MS = {100: 1_000.0}
 STEPS = 5  # /events, date, ticket type, quantity, hold
 UPDATE_TIMEOUT_S = 60  # a customer gives up on an answer after this long (counted as an error)
 
@@ -291,7 +296,10 @@ async def prepare(directory: Path, people: int) -> Context:
     """A migrated SQLite database with one event (one date, a large standing area) and
     ``people`` customers whose Telegram accounts are linked."""
     template = await asyncio.to_thread(sqlite_template, directory)
-    ctx = make_context(sqlite_url(sqlite_copy(template, directory / "bot.db")))
+    # Each customer holds once per round, a dozen times in a run: far above the limit of open
+    # holds a real customer meets. The limit stays on (its count is part of every hold).
+    url = sqlite_url(sqlite_copy(template, directory / "bot.db"))
+    ctx = make_context(url, max_open_holds=1_000_000)
     await make_catalog(ctx, name="Bench Hall", capacity=1_000_000)
     for i, customer in enumerate(await make_customers(ctx, people, "tg")):
         user = FIRST_USER + i
@@ -320,6 +328,9 @@ async def run(sizes: Sizes) -> dict[str, Any]:
                     )
                 for n in sizes.concurrency:
                     results |= await measure(fake, answers, ctx, sizes, n)
+                if 1_000 not in sizes.concurrency:
+                    say("1,000 customers: skipped (--quick); their figures are null")
+                    results |= {"ratio_1000": None, "p50_ms_1000": None, "p99_ms_1000": None}
         finally:
             await ctx.close()
     return results
@@ -350,9 +361,11 @@ async def measure(
     errors = sum(r.errors for found in rounds.values() for r in found)
     say(
         f"{n} concurrent customers: bot {bot:.1f} updates/s, echo {echo:.1f} updates/s, "
-        f"ratio {ratio:.2f} (goal >= 0.3); against the plain echo {plain:.1f} updates/s: "
-        f"{ratio_plain:.2f}; bot p50 {merged.percentile(0.5):.1f} ms, "
-        f"p99 {merged.percentile(0.99):.1f} ms; errors {errors}"
+        f"ratio {ratio:.2f} (goal >= {GOALS.get(n, 0.0)}); against the plain echo "
+        f"{plain:.1f} updates/s: {ratio_plain:.2f}; bot p50 {merged.percentile(0.5):.1f} ms, "
+        f"p99 {merged.percentile(0.99):.1f} ms"
+        + (f" (goal < {P99_GOAL_MS[n]:.0f} ms)" if n in P99_GOAL_MS else "")
+        + f"; errors {errors}"
     )
     suffix = "" if n == min(sizes.concurrency) else f"_{n}"
     return {

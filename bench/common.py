@@ -108,8 +108,9 @@ async def drop_pg_database(db: PgDatabase) -> None:
         await conn.close()
 
 
-def make_context(url: str, clock: Clock | None = None) -> Context:
-    settings = CoreSettings(database_url=url, secret_key="bench", _env_file=None)  # type: ignore[call-arg]
+def make_context(url: str, clock: Clock | None = None, **more: Any) -> Context:
+    """``more``: other CoreSettings fields (the bot bench's customers hold again and again)."""
+    settings = CoreSettings(database_url=url, secret_key="bench", _env_file=None, **more)  # type: ignore[call-arg]
     return Context.create(settings, clock=clock or FrozenClock(NOW))
 
 
@@ -149,8 +150,14 @@ async def make_catalog(
 
     vid = await ctx.db.read(venue_id)
     event_id = await catalog.create_event(
-        ctx, actor=STAFF, title=f"{name} concert", venue_id=vid, timezone="Europe/Zurich",
-        policy=policy, days_after_booking=days_after_booking, max_per_order=10,
+        ctx,
+        actor=STAFF,
+        title=f"{name} concert",
+        venue_id=vid,
+        timezone="Europe/Zurich",
+        policy=policy,
+        days_after_booking=days_after_booking,
+        max_per_order=10,
     )
     ids, starts = [], []
     for k in range(performances):
@@ -160,7 +167,11 @@ async def make_catalog(
         )
         starts.append(starts_at)
     tariff_id = await catalog.create_tariff(
-        ctx, actor=STAFF, event_id=event_id, area_id=areas["Floor"], name="Standing",
+        ctx,
+        actor=STAFF,
+        event_id=event_id,
+        area_id=areas["Floor"],
+        name="Standing",
         price_minor=4500,
     )
     return BenchCatalog(vid, areas["Floor"], event_id, tariff_id, 4500, tuple(ids), tuple(starts))

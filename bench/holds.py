@@ -103,18 +103,44 @@ class Sizes:
 
 
 QUICK = Sizes(
-    concurrency=50, warmup=60, holds=1_000, pg_holds=600, rounds=3, round_budget_s=2.0,
-    contention_holds=2_000, contention_places=500, contention_budget_s=40, pg_contention=False,
-    sweep_due=2_000, sweep_big=200_000, sweep_small=20_000, sweep_rounds=3, sweep_budget_s=30,
+    concurrency=50,
+    warmup=60,
+    holds=1_000,
+    pg_holds=600,
+    rounds=3,
+    round_budget_s=2.0,
+    contention_holds=2_000,
+    contention_places=500,
+    contention_budget_s=40,
+    pg_contention=False,
+    sweep_due=2_000,
+    sweep_big=200_000,
+    sweep_small=20_000,
+    sweep_rounds=3,
+    sweep_budget_s=30,
 )
 FULL = Sizes(
-    concurrency=50, warmup=300, holds=3_000, pg_holds=2_000, rounds=3, round_budget_s=60,
-    contention_holds=2_000, contention_places=500, contention_budget_s=120, pg_contention=True,
-    sweep_due=10_000, sweep_big=1_000_000, sweep_small=100_000, sweep_rounds=3,
+    concurrency=50,
+    warmup=300,
+    holds=3_000,
+    pg_holds=2_000,
+    rounds=3,
+    round_budget_s=60,
+    contention_holds=2_000,
+    contention_places=500,
+    contention_budget_s=120,
+    pg_contention=True,
+    sweep_due=10_000,
+    sweep_big=1_000_000,
+    sweep_small=100_000,
+    sweep_rounds=3,
     sweep_budget_s=300,
 )
 PLACES = 2  # two GA places per hold
 POOL = 30  # the service engine's pool on PostgreSQL: pool_size=30, max_overflow=0
+# Each bench customer holds again and again: a limit of open holds that never refuses, so that
+# the service still pays for counting them (and, on PostgreSQL, for locking the customer row).
+OPEN_HOLDS = 1_000_000
 
 
 def say(text: str = "") -> None:
@@ -145,8 +171,11 @@ class ServiceHolds:
     async def one(self, worker: int, i: int) -> None:
         customer_id, actor = self.people[worker % len(self.people)]
         await holds.hold(
-            self.ctx, actor=actor, customer_id=customer_id,
-            performance_id=self.performance_id, lines=self.lines,
+            self.ctx,
+            actor=actor,
+            customer_id=customer_id,
+            performance_id=self.performance_id,
+            lines=self.lines,
         )
 
 
@@ -258,8 +287,13 @@ class BaselineRows:
         else:
             raise AssertionError("the bench customers have an email")
         return {
-            "starts_at": starts_at, "deadline": deadline, "price": row[11], "currency": row[12],
-            "organization_id": row[20], "language": row[21], "channel": channel,
+            "starts_at": starts_at,
+            "deadline": deadline,
+            "price": row[11],
+            "currency": row[12],
+            "organization_id": row[20],
+            "language": row[21],
+            "channel": channel,
         }
 
     def rows(self, worker: int, i: int, now: datetime, ok: dict[str, Any]) -> dict[str, Any]:
@@ -268,23 +302,59 @@ class BaselineRows:
         # "0" is not in the reference alphabet: never clashes with the service's references.
         false: Any = 0 if self.sqlite else False
         booking = (
-            f"0{next(self.serial):08d}", customer.id, ok["organization_id"], self.cat.event_id,
-            self.performance_id, "telegram", "held", false, self.ts(deadline), self.ts(now),
-            self.ts(ok["starts_at"]), price * PLACES, ok["currency"], false, 0, None, "",
-            self.ts(now), self.ts(now),
+            f"0{next(self.serial):08d}",
+            customer.id,
+            ok["organization_id"],
+            self.cat.event_id,
+            self.performance_id,
+            "telegram",
+            "held",
+            false,
+            self.ts(deadline),
+            self.ts(now),
+            self.ts(ok["starts_at"]),
+            price * PLACES,
+            ok["currency"],
+            false,
+            0,
+            None,
+            "",
+            self.ts(now),
+            self.ts(now),
         )
         detail = json.dumps({"deadline": deadline, "places": PLACES}, default=str, sort_keys=True)
         return {
             "booking": booking,
             "history": lambda b: (
-                b, self.ts(now), "customer", customer.id, customer.name, "telegram", "held", detail
+                b,
+                self.ts(now),
+                "customer",
+                customer.id,
+                customer.name,
+                "telegram",
+                "held",
+                detail,
             ),
-            "items": lambda b: [
-                (b, self.performance_id, self.cat.tariff_id, self.cat.area_id, None, price, 0)
-            ] * PLACES,
+            "items": lambda b: (
+                [(b, self.performance_id, self.cat.tariff_id, self.cat.area_id, None, price, 0)]
+                * PLACES
+            ),
             "outbox": lambda b: (
-                f"held:{b}:{ok['channel']}", "booking_held", ok["channel"], b, customer.id,
-                ok["language"], "{}", "pending", 0, self.ts(now), None, "", "", self.ts(now), None,
+                f"held:{b}:{ok['channel']}",
+                "booking_held",
+                ok["channel"],
+                b,
+                customer.id,
+                ok["language"],
+                "{}",
+                "pending",
+                0,
+                self.ts(now),
+                None,
+                "",
+                "",
+                self.ts(now),
+                None,
             ),
         }
 
@@ -309,8 +379,12 @@ class SqliteBaseline:
         import aiosqlite
 
         db = await aiosqlite.connect(str(path), timeout=30, isolation_level=None)
-        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON",
-                       "busy_timeout=30000"):
+        for pragma in (
+            "journal_mode=WAL",
+            "synchronous=NORMAL",
+            "foreign_keys=ON",
+            "busy_timeout=30000",
+        ):
             await db.execute(f"PRAGMA {pragma}")
         return cls(db, rows)
 
@@ -384,8 +458,10 @@ def report_round(label: str, r: DriveResult) -> None:
         extra += f"  ERRORS {dict(r.errors)}"
     if r.timed_out:
         extra += f"  (time-bounded: {r.done} of {r.requested})"
-    say(f"    {label:<11} {r.done:>6} holds in {r.elapsed:6.2f} s = {r.per_s:8,.0f} holds/s, "
-        f"{r.cpu_us:7,.0f} us CPU/hold{extra}")
+    say(
+        f"    {label:<11} {r.done:>6} holds in {r.elapsed:6.2f} s = {r.per_s:8,.0f} holds/s, "
+        f"{r.cpu_us:7,.0f} us CPU/hold{extra}"
+    )
 
 
 @dataclass
@@ -400,13 +476,18 @@ class Compared:
         s, b = median(self.service), median(self.baseline)
         ratio = s / b if b else None
         sc, bc = median(self.service_cpu), median(self.baseline_cpu)
-        say(f"  {name} service  median {s:8,.0f} holds/s  rounds {spread(self.service)}"
-            f"  ({sc:,.0f} us CPU/hold)")
-        say(f"  {name} baseline median {b:8,.0f} holds/s  rounds {spread(self.baseline)}"
-            f"  ({bc:,.0f} us CPU/hold)")
-        say(f"  {name} ratio service/baseline = {fmt(ratio)}  (goal >= 0.5); by CPU per hold "
-            f"{fmt(bc / sc if sc else None)}"
-            + (f"  [{self.errors} errors]" if self.errors else ""))
+        say(
+            f"  {name} service  median {s:8,.0f} holds/s  rounds {spread(self.service)}"
+            f"  ({sc:,.0f} us CPU/hold)"
+        )
+        say(
+            f"  {name} baseline median {b:8,.0f} holds/s  rounds {spread(self.baseline)}"
+            f"  ({bc:,.0f} us CPU/hold)"
+        )
+        say(
+            f"  {name} ratio service/baseline = {fmt(ratio)}  (goal >= 0.5); by CPU per hold "
+            f"{fmt(bc / sc if sc else None)}" + (f"  [{self.errors} errors]" if self.errors else "")
+        )
         return s, ratio
 
 
@@ -421,8 +502,10 @@ async def compare(
         say(f"    warm-up {label}: {warm.done} holds (excluded)")
     c = Compared([], [], [], [], 0)
     for k in range(sizes.rounds):
-        order = [("service", service, c.service, c.service_cpu),
-                 ("baseline", baseline, c.baseline, c.baseline_cpu)]
+        order = [
+            ("service", service, c.service, c.service_cpu),
+            ("baseline", baseline, c.baseline, c.baseline_cpu),
+        ]
         if k % 2:
             order.reverse()
         for label, one, out, cpu in order:
@@ -455,14 +538,14 @@ def rows_per_hold(path: Path, performance_ids: dict[str, int]) -> dict[str, tupl
     return out
 
 
-async def sqlite_holds(
-    sizes: Sizes, workdir: Path, template: Path
-) -> tuple[float, float | None]:
-    say(f"== SQLite: {PLACES}-place GA holds, {sizes.concurrency} concurrent tasks, "
-        f"{sizes.holds:,} holds x {sizes.rounds} rounds per side ({load()}) ==")
+async def sqlite_holds(sizes: Sizes, workdir: Path, template: Path) -> tuple[float, float | None]:
+    say(
+        f"== SQLite: {PLACES}-place GA holds, {sizes.concurrency} concurrent tasks, "
+        f"{sizes.holds:,} holds x {sizes.rounds} rounds per side ({load()}) =="
+    )
     path = sqlite_copy(template, workdir / "holds.db")
     clock = FrozenClock(NOW)
-    ctx = make_context(sqlite_url(path), clock)
+    ctx = make_context(sqlite_url(path), clock, max_open_holds=OPEN_HOLDS)
     baseline: SqliteBaseline | None = None
     try:
         cat_s = await make_catalog(ctx, name="Service hall", capacity=10_000_000)
@@ -475,20 +558,25 @@ async def sqlite_holds(
         if baseline is not None:
             await baseline.close()
         await ctx.close()
-    work = rows_per_hold(path, {"service": cat_s.performance_ids[0],
-                                "baseline": cat_b.performance_ids[0]})
+    work = rows_per_hold(
+        path, {"service": cat_s.performance_ids[0], "baseline": cat_b.performance_ids[0]}
+    )
     for label, (b, i, h, o) in work.items():
-        say(f"    rows per hold, {label:<8}: {b:,} bookings, items {i:.2f}, history {h:.2f}, "
-            f"outbox {o:.2f}")
+        say(
+            f"    rows per hold, {label:<8}: {b:,} bookings, items {i:.2f}, history {h:.2f}, "
+            f"outbox {o:.2f}"
+        )
     return compared.summary("SQLite")
 
 
 async def pg_holds(sizes: Sizes, url: str, dsn: str) -> float | None:
-    say(f"== PostgreSQL: {PLACES}-place GA holds, {sizes.concurrency} concurrent tasks on one "
+    say(
+        f"== PostgreSQL: {PLACES}-place GA holds, {sizes.concurrency} concurrent tasks on one "
         f"performance, {sizes.pg_holds:,} holds x {sizes.rounds} rounds per side, "
-        f"asyncpg pool {POOL} ({load()}) ==")
+        f"asyncpg pool {POOL} ({load()}) =="
+    )
     clock = FrozenClock(NOW)
-    ctx = make_context(url, clock)
+    ctx = make_context(url, clock, max_open_holds=OPEN_HOLDS)
     baseline: PgBaseline | None = None
     try:
         cat_s = await make_catalog(ctx, name="Service hall", capacity=10_000_000)
@@ -510,8 +598,10 @@ async def pg_holds(sizes: Sizes, url: str, dsn: str) -> float | None:
                     "FROM booking WHERE performance_id = $1",
                     pid,
                 )
-                say(f"    rows per hold, {label:<8}: {b:,} bookings, items {i / b:.2f}, "
-                    f"history {h / b:.2f}, outbox {o / b:.2f}")
+                say(
+                    f"    rows per hold, {label:<8}: {b:,} bookings, items {i / b:.2f}, "
+                    f"history {h / b:.2f}, outbox {o / b:.2f}"
+                )
     finally:
         if baseline is not None:
             await baseline.close()
@@ -525,10 +615,11 @@ async def pg_holds(sizes: Sizes, url: str, dsn: str) -> float | None:
 
 async def contention(sizes: Sizes, url: str, label: str) -> int:
     """N holds of 1 place racing for P places: exactly P sold, only sold_out refusals."""
-    ctx = make_context(url, FrozenClock(NOW))
+    ctx = make_context(url, FrozenClock(NOW), max_open_holds=OPEN_HOLDS)
     try:
-        cat = await make_catalog(ctx, name=f"Contention hall {label}",
-                                 capacity=sizes.contention_places)
+        cat = await make_catalog(
+            ctx, name=f"Contention hall {label}", capacity=sizes.contention_places
+        )
         people = await make_customers(ctx, sizes.concurrency, f"race{label}")
         actors = [(c.id, as_customer(c)) for c in people]
         pid = cat.performance_ids[0]
@@ -536,33 +627,47 @@ async def contention(sizes: Sizes, url: str, label: str) -> int:
 
         async def one(worker: int, i: int) -> None:
             customer_id, actor = actors[worker % len(actors)]
-            await holds.hold(ctx, actor=actor, customer_id=customer_id, performance_id=pid,
-                             lines=lines)
+            await holds.hold(
+                ctx, actor=actor, customer_id=customer_id, performance_id=pid, lines=lines
+            )
 
-        r = await drive(sizes.contention_holds, sizes.concurrency, one,
-                        budget_s=sizes.contention_budget_s)
+        r = await drive(
+            sizes.contention_holds, sizes.concurrency, one, budget_s=sizes.contention_budget_s
+        )
 
         async def check(session: Any) -> tuple[int, int, int]:
             from sqlalchemy import text
 
-            row = (await session.execute(text(
-                "SELECT (SELECT count(*) FROM booking WHERE performance_id = :p"
-                " AND status = 'held'),"
-                " (SELECT count(*) FROM item WHERE performance_id = :p),"
-                " (SELECT remaining FROM gauge WHERE performance_id = :p)"), {"p": pid})).one()
+            row = (
+                await session.execute(
+                    text(
+                        "SELECT (SELECT count(*) FROM booking WHERE performance_id = :p"
+                        " AND status = 'held'),"
+                        " (SELECT count(*) FROM item WHERE performance_id = :p),"
+                        " (SELECT remaining FROM gauge WHERE performance_id = :p)"
+                    ),
+                    {"p": pid},
+                )
+            ).one()
             return int(row[0]), int(row[1]), int(row[2])
 
         booked, items, remaining = await ctx.db.read(check)
     finally:
         await ctx.close()
     other = {k: v for k, v in r.errors.items() if k != "sold_out"}
-    ok = (r.done == booked == items == sizes.contention_places and remaining == 0 and not other
-          and r.done + r.errors["sold_out"] == sizes.contention_holds)
-    say(f"  {label}: {r.done + sum(r.errors.values()):,} attempts of 1 place for "
+    ok = (
+        r.done == booked == items == sizes.contention_places
+        and remaining == 0
+        and not other
+        and r.done + r.errors["sold_out"] == sizes.contention_holds
+    )
+    say(
+        f"  {label}: {r.done + sum(r.errors.values()):,} attempts of 1 place for "
         f"{sizes.contention_places} places in {r.elapsed:.2f} s: sold {r.done} (db: {booked} "
         f"bookings, {items} items, gauge remaining {remaining}), sold_out "
         f"{r.errors['sold_out']}, other errors {sum(other.values())} {other or ''} "
-        f"-> {'OK' if ok else 'FAILED'}")
+        f"-> {'OK' if ok else 'FAILED'}"
+    )
     return booked if r.done == booked else -1
 
 
@@ -602,14 +707,27 @@ def _ts_sql(sql: str) -> str:
         while depth:
             depth += {"(": 1, ")": -1}.get(out[j], 0)
             j += 1
-        inner = out[start + len(marker): j - 1]
-        out = (out[:start] + f"(strftime('%Y-%m-%d %H:%M:%S', {inner}, 'unixepoch') || '.000000')"
-               + out[j:])
+        inner = out[start + len(marker) : j - 1]
+        out = (
+            out[:start]
+            + f"(strftime('%Y-%m-%d %H:%M:%S', {inner}, 'unixepoch') || '.000000')"
+            + out[j:]
+        )
     return out
 
 
-def seed_sweep(path: Path, *, n: int, due: int, rounds: int, warm: int, event_id: int,
-               tariff_id: int, area_id: int, customers: int) -> None:
+def seed_sweep(
+    path: Path,
+    *,
+    n: int,
+    due: int,
+    rounds: int,
+    warm: int,
+    event_id: int,
+    tariff_id: int,
+    area_id: int,
+    customers: int,
+) -> None:
     """Bookings with 2 GA items and a history row each: mostly confirmed/expired, ~5% held
     with a future deadline, and ``warm + rounds * due`` held whose deadlines fall in bands
     (band 0 the warm-up, then one band of exactly ``due`` per round, spread over the table)."""
@@ -623,25 +741,43 @@ def seed_sweep(path: Path, *, n: int, due: int, rounds: int, warm: int, event_id
         conn.execute("PRAGMA synchronous=OFF")
         conn.execute("PRAGMA cache_size=-400000")
         conn.execute("BEGIN")
-        conn.execute(_ts_sql(
-            "WITH RECURSIVE seq(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM seq WHERE i < :nc) "
-            "INSERT INTO customer (name, email, email_key, phone, language, telegram_user_id, "
-            "telegram_chat_id, telegram_unreachable, email_undeliverable, company, postcode, "
-            "categories, newsletter, customer_type, organization_id, created_at) "
-            "SELECT 'Sweep ' || i, 'sweep' || i || '@bench.example.org', "
-            "'sweep' || i || '@bench.example.org', '', 'en', NULL, NULL, 0, 0, '', '', '', 0, "
-            "'individual', NULL, {ts}(:base) FROM seq"), {"nc": customers, "base": base})
+        conn.execute(
+            _ts_sql(
+                "WITH RECURSIVE seq(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM seq WHERE i < :nc) "
+                "INSERT INTO customer (name, email, email_key, phone, language, telegram_user_id, "
+                "telegram_chat_id, telegram_unreachable, email_undeliverable, company, postcode, "
+                "categories, newsletter, customer_type, organization_id, created_at) "
+                "SELECT 'Sweep ' || i, 'sweep' || i || '@bench.example.org', "
+                "'sweep' || i || '@bench.example.org', '', 'en', NULL, NULL, 0, 0, '', '', '', 0, "
+                "'individual', NULL, {ts}(:base) FROM seq"
+            ),
+            {"nc": customers, "base": base},
+        )
         (c0,) = conn.execute(
             "SELECT min(id) FROM customer WHERE email_key LIKE 'sweep%'"
         ).fetchone()
         conn.execute("CREATE TEMP TABLE perf (k INTEGER PRIMARY KEY, id INTEGER, starts_at TEXT)")
-        conn.execute("INSERT INTO temp.perf SELECT row_number() OVER (ORDER BY id) - 1, id, "
-                     "starts_at FROM performance WHERE event_id = ?", (event_id,))
+        conn.execute(
+            "INSERT INTO temp.perf SELECT row_number() OVER (ORDER BY id) - 1, id, "
+            "starts_at FROM performance WHERE event_id = ?",
+            (event_id,),
+        )
         (np_,) = conn.execute("SELECT count(*) FROM temp.perf").fetchone()
-        conn.execute(_ts_sql(SEED_BOOKINGS.replace("{columns}", BOOKING_COLUMNS)), {
-            "n": n, "step": step, "k": k, "w": warm, "r": rounds, "c0": c0, "nc": customers,
-            "event": event_id, "base": base, "np": np_,
-        })
+        conn.execute(
+            _ts_sql(SEED_BOOKINGS.replace("{columns}", BOOKING_COLUMNS)),
+            {
+                "n": n,
+                "step": step,
+                "k": k,
+                "w": warm,
+                "r": rounds,
+                "c0": c0,
+                "nc": customers,
+                "event": event_id,
+                "base": base,
+                "np": np_,
+            },
+        )
         conn.execute(
             f"INSERT INTO item ({ITEM_COLUMNS}) SELECT b.id, b.performance_id, ?, ?, NULL, 4500, 0 "
             "FROM booking b CROSS JOIN (SELECT 1 UNION ALL SELECT 2) ORDER BY b.id",
@@ -668,10 +804,12 @@ def sweep_state(path: Path, clock_at: datetime) -> tuple[int, int, int, bool]:
     with sqlite3.connect(path) as conn:
         now = sqlite_ts(clock_at)
         total = conn.execute("SELECT max(id) FROM booking").fetchone()[0]
-        due = conn.execute("SELECT count(*) FROM booking WHERE status = 'held' AND deadline <= ?",
-                           (now,)).fetchone()[0]
-        future = conn.execute("SELECT count(*) FROM booking WHERE status = 'held' AND deadline > ?",
-                              (now,)).fetchone()[0]
+        due = conn.execute(
+            "SELECT count(*) FROM booking WHERE status = 'held' AND deadline <= ?", (now,)
+        ).fetchone()[0]
+        future = conn.execute(
+            "SELECT count(*) FROM booking WHERE status = 'held' AND deadline > ?", (now,)
+        ).fetchone()[0]
         bad = conn.execute(
             "SELECT count(*) FROM gauge g WHERE g.remaining != g.capacity - (SELECT count(*) "
             "FROM item i JOIN booking b ON b.id = i.booking_id WHERE i.performance_id = "
@@ -697,20 +835,34 @@ async def build_sweep_db(
     clock = FrozenClock(NOW)
     ctx = make_context(sqlite_url(path), clock)
     try:
-        cat = await make_catalog(ctx, name=f"Sweep hall {label}", capacity=2 * n,
-                                 performances=20, starts_in=timedelta(days=60))
+        cat = await make_catalog(
+            ctx,
+            name=f"Sweep hall {label}",
+            capacity=2 * n,
+            performances=20,
+            starts_in=timedelta(days=60),
+        )
     finally:
         await ctx.close()
     started = time.perf_counter()
     await asyncio.to_thread(
-        seed_sweep, path, n=n, due=sizes.sweep_due, rounds=sizes.sweep_rounds,
-        warm=sizes.sweep_due // 5, event_id=cat.event_id, tariff_id=cat.tariff_id,
-        area_id=cat.area_id, customers=1_000,
+        seed_sweep,
+        path,
+        n=n,
+        due=sizes.sweep_due,
+        rounds=sizes.sweep_rounds,
+        warm=sizes.sweep_due // 5,
+        event_id=cat.event_id,
+        tariff_id=cat.tariff_id,
+        area_id=cat.area_id,
+        customers=1_000,
     )
     total, _, held, consistent = sweep_state(path, NOW - timedelta(days=1))
-    say(f"    seeded {label}: {total:,} bookings ({held:,} held, all deadlines ahead), "
+    say(
+        f"    seeded {label}: {total:,} bookings ({held:,} held, all deadlines ahead), "
         f"{2 * total:,} items, {total:,} history rows in {time.perf_counter() - started:.1f} s; "
-        f"gauges consistent: {consistent}")
+        f"gauges consistent: {consistent}"
+    )
     return SweepDb(label, path, total, make_context(sqlite_url(path), clock), clock)
 
 
@@ -728,23 +880,28 @@ async def timed_sweep(db: SweepDb, band: int, expect: int, budget_s: float) -> f
 
 
 async def sweep(sizes: Sizes, workdir: Path, template: Path) -> float | None:
-    say(f"== release_due: {sizes.sweep_due:,} due holds among {sizes.sweep_big:,} vs "
-        f"{sizes.sweep_small:,} bookings, {sizes.sweep_rounds} rounds ({load()}) ==")
+    say(
+        f"== release_due: {sizes.sweep_due:,} due holds among {sizes.sweep_big:,} vs "
+        f"{sizes.sweep_small:,} bookings, {sizes.sweep_rounds} rounds ({load()}) =="
+    )
     small = await build_sweep_db(sizes, workdir, template, sizes.sweep_small, "small")
     big = await build_sweep_db(sizes, workdir, template, sizes.sweep_big, "big")
     times: dict[str, list[float]] = {"small": [], "big": []}
     try:
         for db in (small, big):  # band 0: warm-up (connections, statement compilation, cache)
             t = await timed_sweep(db, 0, sizes.sweep_due // 5, sizes.sweep_budget_s)
-            say(f"    warm-up {db.label}: {sizes.sweep_due // 5:,} released in {t:.2f} s "
-                "(excluded)")
+            say(
+                f"    warm-up {db.label}: {sizes.sweep_due // 5:,} released in {t:.2f} s (excluded)"
+            )
         for band in range(1, sizes.sweep_rounds + 1):
             order = [small, big] if band % 2 else [big, small]
             for db in order:
                 t = await timed_sweep(db, band, sizes.sweep_due, sizes.sweep_budget_s)
                 times[db.label].append(t)
-                say(f"    round {band} {db.label:<5} ({db.size:>9,} bookings): "
-                    f"{sizes.sweep_due:,} released in {t:.3f} s = {sizes.sweep_due / t:8,.0f}/s")
+                say(
+                    f"    round {band} {db.label:<5} ({db.size:>9,} bookings): "
+                    f"{sizes.sweep_due:,} released in {t:.3f} s = {sizes.sweep_due / t:8,.0f}/s"
+                )
     finally:
         for db in (small, big):
             await db.ctx.close()
@@ -753,8 +910,10 @@ async def sweep(sizes: Sizes, workdir: Path, template: Path) -> float | None:
         say(f"    after the sweeps, {db.label}: due left {due}, gauges consistent: {consistent}")
     s, b = median(times["small"]), median(times["big"])
     ratio = b / s if s else None
-    say(f"  release_due median: {s:.3f} s among {small.size:,}, {b:.3f} s among {big.size:,}; "
-        f"ratio big/small = {fmt(ratio)}  (goal <= 1.5)")
+    say(
+        f"  release_due median: {s:.3f} s among {small.size:,}, {b:.3f} s among {big.size:,}; "
+        f"ratio big/small = {fmt(ratio)}  (goal <= 1.5)"
+    )
     return ratio
 
 
@@ -779,6 +938,7 @@ class Phases:
         phases = self
 
         if asyncio.iscoroutinefunction(original):
+
             async def wrapper(*a: Any, **kw: Any) -> Any:
                 t = time.perf_counter()
                 try:
@@ -787,6 +947,7 @@ class Phases:
                     phases.total[label] += time.perf_counter() - t
                     phases.calls[label] += 1
         else:
+
             def wrapper(*a: Any, **kw: Any) -> Any:  # type: ignore[misc]
                 t = time.perf_counter()
                 try:
@@ -816,7 +977,7 @@ async def profile(sizes: Sizes, workdir: Path, template: Path) -> None:
     n = 1_000
     path = sqlite_copy(template, workdir / "profile.db")
     clock = FrozenClock(NOW)
-    ctx = make_context(sqlite_url(path), clock)
+    ctx = make_context(sqlite_url(path), clock, max_open_holds=OPEN_HOLDS)
     cat_s = await make_catalog(ctx, name="Service hall", capacity=10_000_000)
     cat_b = await make_catalog(ctx, name="Baseline hall", capacity=10_000_000)
     people = await make_customers(ctx, sizes.concurrency, "prof")
@@ -862,13 +1023,21 @@ async def profile(sizes: Sizes, workdir: Path, template: Path) -> None:
         say(f"  service  ({r.per_s:,.0f} holds/s with counting on): statements per hold")
         for head, k in statements.most_common():
             say(f"    {k / r.done:5.2f}  {head}")
-        say(f"  service round trips per hold: {sum(service_hops.values()) / r.done:.1f}  "
-            + ", ".join(f"{k}={v / r.done:.1f}" for k, v in
-                        sorted(service_hops.items(), key=lambda kv: -kv[1])))
-        say(f"  baseline ({rb.per_s:,.0f} holds/s) round trips per hold: "
+        say(
+            f"  service round trips per hold: {sum(service_hops.values()) / r.done:.1f}  "
+            + ", ".join(
+                f"{k}={v / r.done:.1f}"
+                for k, v in sorted(service_hops.items(), key=lambda kv: -kv[1])
+            )
+        )
+        say(
+            f"  baseline ({rb.per_s:,.0f} holds/s) round trips per hold: "
             f"{sum(baseline_hops.values()) / rb.done:.1f}  "
-            + ", ".join(f"{k}={v / rb.done:.1f}" for k, v in
-                        sorted(baseline_hops.items(), key=lambda kv: -kv[1])))
+            + ", ".join(
+                f"{k}={v / rb.done:.1f}"
+                for k, v in sorted(baseline_hops.items(), key=lambda kv: -kv[1])
+            )
+        )
 
         # 2. wall time per phase of one hold (inside the SQLite write lock)
         from booking.services import holds as holds_module
@@ -889,8 +1058,10 @@ async def profile(sizes: Sizes, workdir: Path, template: Path) -> None:
             r = await drive(n, sizes.concurrency, service.one, budget_s=60)
         finally:
             phases.undo()
-        say(f"== service: wall time per hold by phase ({r.done} holds, {r.per_s:,.0f} holds/s "
-            f"with timers on, i.e. {1e6 / r.per_s:,.0f} us per hold end to end) ==")
+        say(
+            f"== service: wall time per hold by phase ({r.done} holds, {r.per_s:,.0f} holds/s "
+            f"with timers on, i.e. {1e6 / r.per_s:,.0f} us per hold end to end) =="
+        )
         for label, total in phases.total.items():
             say(f"    {1e6 * total / r.done:8.0f} us  x{phases.calls[label] / r.done:.1f}  {label}")
         say("    (session.begin + BEGIN IMMEDIATE happen between Database.write and _hold)")
@@ -904,8 +1075,10 @@ async def profile(sizes: Sizes, workdir: Path, template: Path) -> None:
             out = io.StringIO()
             stats = pstats.Stats(prof, stream=out)
             stats.sort_stats("tottime").print_stats(28)
-            say(f"== cProfile {label}: {r.done} holds ({r.per_s:,.0f} holds/s under the profiler),"
-                f" top functions by own time ==")
+            say(
+                f"== cProfile {label}: {r.done} holds ({r.per_s:,.0f} holds/s under the profiler),"
+                f" top functions by own time =="
+            )
             text = out.getvalue()
             start = text.find("ncalls")
             say(text[start:].rstrip())
@@ -921,8 +1094,10 @@ async def run_all(sizes: Sizes, workdir: Path, template: Path) -> dict[str, Any]
     started = time.perf_counter()
     sqlite_per_s, sqlite_ratio = await sqlite_holds(sizes, workdir, template)
 
-    say(f"== contention: {sizes.contention_holds:,} holds of 1 place for "
-        f"{sizes.contention_places} places, {sizes.concurrency} concurrent tasks ({load()}) ==")
+    say(
+        f"== contention: {sizes.contention_holds:,} holds of 1 place for "
+        f"{sizes.contention_places} places, {sizes.concurrency} concurrent tasks ({load()}) =="
+    )
     sold = await contention(
         sizes, sqlite_url(sqlite_copy(template, workdir / "contention.db")), "SQLite"
     )
@@ -960,13 +1135,18 @@ async def run_all(sizes: Sizes, workdir: Path, template: Path) -> dict[str, Any]
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="smaller sizes (< 1 minute)")
-    parser.add_argument("--profile", action="store_true",
-                        help="profile the SQLite hold path instead of benchmarking")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="profile the SQLite hold path instead of benchmarking",
+    )
     args = parser.parse_args()
     sizes = QUICK if args.quick else FULL
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
-    say(f"Guichet holds benchmark ({'quick' if args.quick else 'full'}"
-        f"{', profile' if args.profile else ''})")
+    say(
+        f"Guichet holds benchmark ({'quick' if args.quick else 'full'}"
+        f"{', profile' if args.profile else ''})"
+    )
     workdir = Path(tempfile.mkdtemp(prefix="guichet_bench_"))
     try:
         template = sqlite_template(workdir)  # Alembic runs its own loop: before ours

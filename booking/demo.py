@@ -113,6 +113,9 @@ async def _event(
         days_before_event=2,
         auto_extend_days=auto_extend_days,
         cancellation_allowed=policy == "flexible",
+        # Room for a group of 10 and more in one booking (the "Groupe" tariff's minimum).
+        max_per_order=20,
+        show_remaining_below=20,
     )
     today = ctx.clock.now().astimezone(ZoneInfo(TZ)).date()
     performances = [
@@ -133,7 +136,13 @@ async def _tariffs(
     event_id = event[0]
     area = areas["Balcon"] if seated else areas["Parterre"]
     await catalog.create_tariff(
-        ctx, actor=ACTOR, event_id=event_id, area_id=area, name="Plein tarif", price_minor=6800
+        ctx,
+        actor=ACTOR,
+        event_id=event_id,
+        area_id=area,
+        name="Plein tarif",
+        price_minor=6800,
+        max_per_booking=10,
     )
     await catalog.create_tariff(
         ctx,
@@ -143,6 +152,7 @@ async def _tariffs(
         name="Réduit (étudiant, AVS)",
         price_minor=4200,
         customer_types=("individual",),
+        max_per_booking=10,
     )
     await catalog.create_tariff(
         ctx,
@@ -153,6 +163,7 @@ async def _tariffs(
         price_minor=5200,
         customer_types=("group", "b2b"),
         days_after_booking=14,
+        min_per_booking=10,
     )
     await catalog.create_tariff(
         ctx,
@@ -191,7 +202,7 @@ async def _people_and_bookings(ctx: Context, opera: tuple[int, list[int]]) -> No
     )
     group = next(o for o in offers if o.name.startswith("Groupe"))
     staff = Actor(kind="staff", name="Box office (demo)", channel="console")
-    for customer, quantity, performance in ((made[2], 4, opera[1][0]), (made[3], 6, opera[1][1])):
+    for customer, quantity, performance in ((made[2], 10, opera[1][0]), (made[3], 12, opera[1][1])):
         await holds.hold(
             ctx,
             actor=staff,

@@ -20,11 +20,12 @@ MESSAGES: dict[str, str] = {
     "already_paid": "Booking {reference} is already paid.",
     "not_held": "Booking {reference} is {status} and cannot be changed this way.",
     "cancellation_not_allowed": (
-        "Paid tickets for this event cannot be cancelled; ask about resale."
+        "Paid tickets for this event cannot be cancelled; if you cannot come, they stay valid "
+        "for someone going in your place."
     ),
     "reason_required": "Please give a reason.",
     "bad_reason": "Unknown cancellation reason.",
-    "bad_quantity": "Please choose between 1 and {max} places.",
+    "bad_quantity": "Please choose between {min} and {max} places.",
     "bad_seats": "Those seats cannot be booked together for this ticket type.",
     "date_in_past": "That date has already passed.",
     "date_after_performance": "That date is after the performance.",
@@ -80,6 +81,34 @@ MESSAGES: dict[str, str] = {
     # Issue 10, notices (notices helper adds its codes below this line).
     # Issue 10, console fixes (console helper adds its codes below this line).
     "contact_required": "Give an email or a phone number.",  # the desk form
+    # Issue 11, shared: typed values longer than booking.rules.limits allows.
+    "too_long": "That is {length} characters; please keep it under {max}.",
+    # Issue 11, core availability (core helper adds its codes below this line).
+    "below_minimum": "This ticket type is sold from {min} places per booking.",
+    "not_enough_left": "Sorry, only {left} remaining for this date.",
+    # Reads right for any count (the limit may be 1): no plural form to choose.
+    "too_many_holds": (
+        "Bookings waiting for payment: {count}, the most allowed. Pay or cancel one before "
+        "holding another."
+    ),
+    "bad_picture_url": "The picture must be an https:// address, or leave it empty.",
+    "minimum_above_maximum": (
+        "The minimum per booking ({min}) is above the maximum ({max}): nobody could book this "
+        "ticket type."
+    ),
+    # Issue 11, booking card (card helper adds its codes below this line).
+    # Issue 11, identity (identity helper adds its codes below this line).
+    "move_needs_email": (
+        "These bookings are linked to another Telegram account, and the code that moves them "
+        "cannot be emailed right now. Try the link again later, or ask the box office."
+    ),
+    "email_elsewhere": (
+        "{email} is already the address of another customer record, so it cannot become yours "
+        "here. The box office can merge the two."
+    ),
+    # Issue 11, wizard (wizard helper adds its codes below this line).
+    # Issue 11, mail replies (mail helper adds its codes below this line).
+    # Issue 11, notices (notices helper adds its codes below this line).
 }
 
 

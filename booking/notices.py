@@ -91,6 +91,14 @@ PLURAL_BODIES: dict[str, tuple[str, str]] = {
     ),
 }
 
+# A colleague acted for the owner: who it was, from the name written at enqueue time (a
+# customer's own action gets no "by you").
+BY_COLLEAGUE: dict[str, str] = {
+    "booking_cancelled": N_("Cancelled by {by}."),
+    "payment_confirmed": N_("Paid by {by}."),
+    "payment_refund_due": N_("Paid by {by}."),
+}
+
 
 @dataclass(frozen=True, slots=True)
 class Notice:
@@ -127,12 +135,16 @@ def render(message: OutboxView) -> Notice:
 
 
 def body(message: OutboxView, locale: str) -> str:
-    """The body's words; "1 place" or "3 places" where it counts them."""
+    """The body's words; "1 place" or "3 places" where it counts them; who acted when a
+    colleague did."""
     if message.kind in PLURAL_BODIES:
         singular, plural = PLURAL_BODIES[message.kind]
         places = len(message.booking.items) if message.booking else 0
         return ngettext_for(locale, singular, plural, places)
-    return gettext_for(locale, BODIES.get(message.kind, ""))
+    text = gettext_for(locale, BODIES.get(message.kind, ""))
+    if message.kind in BY_COLLEAGUE and message.payload.get("by"):
+        text += "\n" + gettext_for(locale, BY_COLLEAGUE[message.kind])
+    return text
 
 
 class _Missing(dict[str, str]):

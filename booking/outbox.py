@@ -17,10 +17,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlmodel import col
 
 from booking import views
+from booking.actors import Actor
 from booking.context import Context
 from booking.services import health
 from booking.sql import insert_ignoring_duplicates, skip_locked
-from booking.tables.customers import Customer
+from booking.tables.bookings import Booking
+from booking.tables.customers import Customer, Organization
 from booking.tables.outbox import OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -117,6 +119,77 @@ def rows_for(
         for channel in (channels or channels_for(customer))
         if channel != skip_channel
     ]
+
+
+def booking_rows(
+    *,
+    kind: str,
+    owner: Recipient,
+    actor: Actor,
+    now: datetime,
+    key: str,
+    booking_id: int | None,
+    payload: dict[str, Any] | None = None,
+) -> list[dict[str, Any]]:
+    """Who hears of a change to a booking, decided here for every notice: its owner, in every
+    channel they have. Only the owner's own action in the bot skips their chat, where the bot
+    has just answered; a colleague acting for the owner is answered by their own channel, and
+    the owner is told everywhere (the owner did not see it happen)."""
+    own_chat = actor.kind == "customer" and actor.id == owner.id and actor.channel == "telegram"
+    return rows_for(
+        kind=kind,
+        customer=owner,
+        now=now,
+        key=key,
+        booking_id=booking_id,
+        payload=payload,
+        skip_channel="telegram" if own_chat else None,
+    )
+
+
+async def tell_owner(
+    session: AsyncSession,
+    *,
+    kind: str,
+    booking: Booking,
+    actor: Actor,
+    now: datetime,
+    key: str,
+    payload: dict[str, Any] | None = None,
+) -> int:
+    """Queue ``kind`` for the owner of ``booking`` (``booking_rows``); when a colleague acted,
+    the payload names them ("by"), written now: a later rename or move must not change who is
+    said to have acted."""
+    owner = await session.get(Customer, booking.customer_id)
+    assert owner is not None
+    payload = dict(payload or {})
+    if actor.kind == "customer" and actor.id is not None and actor.id != owner.id:
+        payload["by"] = await _colleague(session, actor.id, actor.name)
+    rows = booking_rows(
+        kind=kind,
+        owner=owner,
+        actor=actor,
+        now=now,
+        key=key,
+        booking_id=booking.id,
+        payload=payload,
+    )
+    return await enqueue_rows(session, rows)
+
+
+async def _colleague(session: AsyncSession, customer_id: int, fallback: str) -> str:
+    """ "Anna Muster (Acme SA)": the name and the organization the owner knows them by."""
+    customer = await session.get(Customer, customer_id)
+    if customer is None:
+        return fallback
+    organization = (
+        await session.get(Organization, customer.organization_id)
+        if customer.organization_id is not None
+        else None
+    )
+    company = organization.name if organization is not None else customer.company
+    name = customer.name or fallback
+    return f"{name} ({company})" if company else name
 
 
 async def enqueue_rows(

@@ -48,3 +48,6 @@ class CoreSettings(PublicUrlSettings):
     outbox_max_attempts: int = Field(default=8, ge=1)
     # How long a checkout ("buy only") keeps the places while the customer pays.
     checkout_minutes: int = Field(default=20, ge=1)
+    # Bookings one customer may have waiting for payment (held or overdue) before a new hold
+    # through Telegram or email is refused; 0: no limit. The box office is never limited.
+    max_open_holds: int = Field(default=5, ge=0)

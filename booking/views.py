@@ -13,6 +13,7 @@ from sqlmodel import col
 
 from booking.i18n import N_, gettext_for
 from booking.rules import states
+from booking.rules.cancelling import customer_may_cancel
 from booking.rules.deadlines import proposed_deadline
 from booking.tables.bookings import Booking, ExtensionRequest, Item
 from booking.tables.catalog import Event, Seat, Tariff
@@ -92,10 +93,20 @@ class BookingView:
     currency: str
     refund_due: bool
     items: tuple[ItemView, ...]
+    cancellation_allowed: bool = False  # the event's: may a customer cancel paid tickets?
+    # A request for more time waiting for the organizer (its date: None for "the usual").
+    extension_pending: bool = False
+    pending_until: datetime | None = None
+    booked_by: str = ""  # an organization's booking: the contact who made it; "" otherwise
 
     @property
     def is_open(self) -> bool:
         return self.status in states.OPEN
+
+    @property
+    def customer_may_cancel(self) -> bool:
+        """The rule ``cancellations.cancel`` applies to a customer (booking.rules.cancelling)."""
+        return customer_may_cancel(self.status, cancellation_allowed=self.cancellation_allowed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +137,12 @@ def seat_place(seat: Seat) -> SeatPlace:
 
 
 def booking_view(
-    booking: Booking, event: Event, items: list[tuple[Item, Tariff, Seat | None]]
+    booking: Booking,
+    event: Event,
+    items: list[tuple[Item, Tariff, Seat | None]],
+    *,
+    pending: ExtensionRequest | None = None,
+    booked_by: str = "",
 ) -> BookingView:
     assert booking.id is not None
     return BookingView(
@@ -155,11 +171,17 @@ def booking_view(
             )
             for item, tariff, seat in items
         ),
+        cancellation_allowed=event.cancellation_allowed,
+        extension_pending=pending is not None,
+        pending_until=pending.requested_until if pending else None,
+        booked_by=booked_by,
     )
 
 
 async def load_bookings(session: AsyncSession, bookings: list[Booking]) -> list[BookingView]:
-    """Views of many bookings in three queries, whatever their number."""
+    """Views of many bookings in at most three queries, whatever their number: the items, the
+    pending requests for more time (open bookings only) and who an organization's booking is
+    for (organization bookings only)."""
     ids = [b.id for b in bookings]
     if not ids:
         return []
@@ -178,7 +200,41 @@ async def load_bookings(session: AsyncSession, bookings: list[Booking]) -> list[
     for item, tariff, seat, event in rows:
         items[item.booking_id].append((item, tariff, seat))
         events[item.booking_id] = event
-    return [booking_view(b, events[b.id], items[b.id]) for b in bookings if b.id in events]
+    pending = await _pending_requests(session, [b.id for b in bookings if b.status in states.OPEN])
+    names = await _names(session, {b.customer_id for b in bookings if b.organization_id})
+    return [
+        booking_view(
+            b,
+            events[b.id],
+            items[b.id],
+            pending=pending.get(b.id),
+            booked_by=names.get(b.customer_id, "") if b.organization_id else "",
+        )
+        for b in bookings
+        if b.id in events
+    ]
+
+
+async def _pending_requests(
+    session: AsyncSession, ids: list[int | None]
+) -> dict[int, ExtensionRequest]:
+    if not ids:
+        return {}
+    rows = await session.execute(
+        select(ExtensionRequest).where(
+            col(ExtensionRequest.booking_id).in_(ids), col(ExtensionRequest.status) == "pending"
+        )
+    )
+    return {r.booking_id: r for r in rows.scalars()}
+
+
+async def _names(session: AsyncSession, customer_ids: set[int]) -> dict[int, str]:
+    if not customer_ids:
+        return {}
+    rows = await session.execute(
+        select(col(Customer.id), col(Customer.name)).where(col(Customer.id).in_(customer_ids))
+    )
+    return {i: name for i, name in rows.all() if i is not None}
 
 
 async def load_booking(session: AsyncSession, booking: Booking) -> BookingView:

@@ -9,6 +9,7 @@ from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
 from aiogram.types import Update
 
 from booking.context import Context
+from bot.command_case import CommandCase
 from bot.listings import Listings
 from bot.middlewares import CustomerMiddleware, KnownCustomers
 from bot.routers import (
@@ -22,6 +23,7 @@ from bot.routers import (
     help,
     language,
     payments,
+    prompts,
     seats,
     start,
     tickets,
@@ -34,6 +36,7 @@ from bot.storage import build_storage, update_scope
 # command is how a customer leaves a step; the fallback takes what nobody else did.
 ROUTERS = (
     errors.router,
+    prompts.router,
     start.router,
     help.router,
     language.router,
@@ -84,6 +87,7 @@ def build_dispatcher(
         known=known,
     )
     dispatcher.update.outer_middleware(CustomerMiddleware(ctx, known))
+    dispatcher.message.outer_middleware(CommandCase())  # /START works like /start
     for handlers in ROUTERS:
         dispatcher.include_router(handlers.build())
     return dispatcher

@@ -2,56 +2,103 @@
 
 from __future__ import annotations
 
-from collections import Counter
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from aiogram.types import InlineKeyboardMarkup
 
+from booking.item_lines import item_lines
+from booking.rules.deadlines import request_days
 from booking.views import BookingView
 from bot.buttons import Keyboard
 from bot.callbacks import BookingCb, MenuCb
-from bot.formatting import clip, money, seat, short, status, when
-from bot.i18n import _
+from bot.formatting import clip, day, money, short, status, when
+from bot.i18n import _, ngettext
+from bot.seat_lines import seat_lines
 
 PAGE = 8  # bookings per page of /mybookings: one screen on a phone
 
 
 def items_lines(booking: BookingView) -> list[str]:
-    """'2 × Standing' and one line per seat, so the customer sees exactly what they hold."""
-    counts = Counter(item.tariff_name for item in booking.items)
-    lines = [f"{n} × {name}" for name, n in counts.items()]
-    lines += [f"  · {seat(item.seat)}" for item in booking.items if item.seat]
+    """'2 × Standing' and its seats, one line per row, so the customer sees what they hold."""
+    lines = []
+    for line in item_lines(booking.items):
+        lines.append(f"{line.count} × {line.tariff}")
+        lines += [f"  · {row}" for row in seat_lines(line.seats)]
     return lines
 
 
-def deadline_line(booking: BookingView) -> str | None:
+def can_ask_more_time(booking: BookingView, now: datetime) -> bool:
+    """Whether "Ask for more time" can lead to a request the service takes: an open hold (not
+    a pay-now checkout), no request already waiting, and some day left to ask for."""
+    if not booking.is_open or booking.checkout or booking.extension_pending:
+        return False
+    days = request_days(
+        booking.deadline, now=now, starts_at=booking.starts_at, timezone=booking.timezone
+    )
+    return days is not None
+
+
+def deadline_line(booking: BookingView, now: datetime) -> str | None:
     if booking.deadline is None or not booking.is_open:
         return None
     if booking.status == "overdue":
+        if can_ask_more_time(booking, now):
+            return _(
+                "The deadline passed on {deadline}; the organizer will decide. You can still pay "
+                "or ask for more time.",
+                deadline=when(booking.deadline, booking.timezone),
+            )
         return _(
-            "The deadline passed on {deadline}; the organizer will decide. You can still pay "
-            "or ask for more time.",
+            "The deadline passed on {deadline}; the organizer will decide. You can still pay.",
             deadline=when(booking.deadline, booking.timezone),
         )
     return _("Pay by: {deadline}", deadline=when(booking.deadline, booking.timezone))
 
 
-def booking_text(booking: BookingView, headline: str = "") -> str:
+def pending_line(booking: BookingView) -> str | None:
+    """A request for more time is waiting: say so, since the card offers no second one."""
+    if not (booking.extension_pending and booking.is_open):
+        return None
+    if booking.pending_until is None:
+        return _("More time asked, waiting for the organizer.")
+    local = booking.pending_until.astimezone(ZoneInfo(booking.timezone)).date()
+    return _("More time asked until {date}, waiting for the organizer.", date=day(local))
+
+
+def no_cancel_line(booking: BookingView) -> str | None:
+    """Paid tickets of an event that forbids cancelling: no button, and what can be done."""
+    if booking.status != "confirmed" or booking.customer_may_cancel:
+        return None
+    return _(
+        "Paid tickets for this event cannot be cancelled. If you cannot come, your tickets "
+        "stay valid for someone going in your place."
+    )
+
+
+def booking_text(booking: BookingView, headline: str = "", *, now: datetime) -> str:
     parts = [headline] if headline else []
     parts.append(
         _("Booking {reference} · {event}", reference=booking.reference, event=booking.event_title)
     )
     parts.append(when(booking.starts_at, booking.timezone))
     parts += items_lines(booking)
+    if booking.booked_by:
+        parts.append(_("Booked by {name}", name=booking.booked_by))
     parts.append(_("Total: {total}", total=money(booking.total_minor, booking.currency)))
     parts.append(_("Status: {status}", status=status(booking.status)))
-    if line := deadline_line(booking):
-        parts.append(line)
+    for line in (deadline_line(booking, now), pending_line(booking), no_cancel_line(booking)):
+        if line:
+            parts.append(line)
     if booking.refund_due:
         parts.append(_("A refund is due on this booking; the organizer will see to it."))
     return "\n".join(parts)
 
 
-def booking_keyboard(booking: BookingView, *, back: bool = True) -> InlineKeyboardMarkup:
+def booking_keyboard(
+    booking: BookingView, *, now: datetime, back: bool = True
+) -> InlineKeyboardMarkup:
+    """Only the actions that can succeed at ``now``."""
     kb = Keyboard()
     ref = booking.reference
     if booking.is_open:
@@ -59,13 +106,13 @@ def booking_keyboard(booking: BookingView, *, back: bool = True) -> InlineKeyboa
         kb.button(
             text=_("Pay {total}", total=total), callback_data=BookingCb(action="pay", ref=ref)
         )
-        if not booking.checkout:
+        if can_ask_more_time(booking, now):
             kb.button(
                 text=_("Ask for more time"), callback_data=BookingCb(action="extend", ref=ref)
             )
-        kb.button(text=_("Cancel booking"), callback_data=BookingCb(action="cancel", ref=ref))
     elif booking.status == "confirmed":
         kb.button(text=_("Show tickets"), callback_data=BookingCb(action="tickets", ref=ref))
+    if booking.customer_may_cancel:
         kb.button(text=_("Cancel booking"), callback_data=BookingCb(action="cancel", ref=ref))
     if back:
         kb.button(text=_("« My bookings"), callback_data=MenuCb(action="mybookings"))
@@ -74,11 +121,21 @@ def booking_keyboard(booking: BookingView, *, back: bool = True) -> InlineKeyboa
 
 
 def list_line(booking: BookingView) -> str:
+    """Three short lines at most: what and when; places, amount, state; seats and, for an
+    organization, who booked it."""
     when_ = short(booking.starts_at, booking.timezone)
-    line = f"{booking.reference} · {booking.event_title} · {when_} · {status(booking.status)}"
+    places = ngettext("{n} place", "{n} places", len(booking.items))
+    facts = [places, money(booking.total_minor, booking.currency), status(booking.status)]
     if booking.is_open and booking.deadline is not None:
-        line += " · " + _("pay by {deadline}", deadline=short(booking.deadline, booking.timezone))
-    return line
+        facts.append(_("pay by {deadline}", deadline=short(booking.deadline, booking.timezone)))
+    if booking.extension_pending and booking.is_open:
+        facts.append(_("more time asked"))
+    lines = [f"{booking.reference} · {booking.event_title} · {when_}", " · ".join(facts)]
+    if seats := seat_lines(item.seat for item in booking.items if item.seat):
+        lines.append("; ".join(seats))
+    if booking.booked_by:
+        lines.append(_("Booked by {name}", name=booking.booked_by))
+    return "\n   ".join(lines)
 
 
 def bookings_text(bookings: list[BookingView], page: int) -> str:

@@ -36,7 +36,9 @@ from booking.outbox import RetryLater, Unreachable
 from booking.services import tickets
 from booking.views import OutboxView
 from bot import cards, qr
-from bot.i18n import use_locale
+from bot.buttons import Keyboard
+from bot.callbacks import WizardCb
+from bot.i18n import _, use_locale
 from bot.middlewares import KnownCustomers
 
 log = logging.getLogger(__name__)
@@ -156,6 +158,17 @@ class RateLimiter:
         return slot
 
 
+def book_again(payload: dict[str, Any]) -> InlineKeyboardMarkup | None:
+    """The event's dates in the /events wizard, when the expiry found one still on sale (the
+    wizard checks again when pressed)."""
+    event_id = payload.get("book_again")
+    if not isinstance(event_id, int):
+        return None
+    kb = Keyboard()
+    kb.button(text=_("Book again"), callback_data=WizardCb(action="event", id=event_id))
+    return kb.as_markup()
+
+
 class TelegramChannel:
     """``booking.outbox.Channel`` for Telegram."""
 
@@ -204,9 +217,11 @@ class TelegramChannel:
 
     def _buttons(self, message: OutboxView) -> InlineKeyboardMarkup | None:
         booking = message.booking
+        if message.kind == "booking_expired":
+            return book_again(message.payload)
         if booking is None or message.kind not in WITH_BUTTONS or not booking.is_open:
             return None
-        return cards.booking_keyboard(booking, back=False)
+        return cards.booking_keyboard(booking, now=self.ctx.clock.now(), back=False)
 
     async def _send_text(
         self, chat_id: int, subject: str, body: str, markup: InlineKeyboardMarkup | None

@@ -5,6 +5,10 @@ from __future__ import annotations
 import re
 from datetime import date
 
+from babel.dates import format_date
+
+from bot.i18n import current_locale
+
 _DAY_FIRST = re.compile(r"^\s*(\d{1,2})[./\- ](\d{1,2})(?:[./\- ](\d{2}|\d{4}))?\s*\.?\s*$")
 _ISO = re.compile(r"^\s*(\d{4})-(\d{1,2})-(\d{1,2})\s*$")
 
@@ -32,3 +36,9 @@ def _make(year: int, month: int, day: int) -> date | None:
         return date(year, month, day)
     except ValueError:
         return None
+
+
+def typed_example(on: date) -> str:
+    """'07.12.2026': a day written the way ``parse_day`` reads it (day first), in digits so
+    it reads the same in every language."""
+    return format_date(on, "dd.MM.y", locale=current_locale())

@@ -1,4 +1,5 @@
-"""Inline keyboards of the menus and the /events wizard (the booking ones live in cards.py)."""
+"""Inline keyboards of the /events wizard and the language choice (the booking ones live in
+bot/booking_keyboards.py, the start menu in bot/start_keyboards.py)."""
 
 from __future__ import annotations
 
@@ -8,31 +9,16 @@ from aiogram.types import InlineKeyboardMarkup
 
 from booking.services.catalog import EventSummary, Offer, PerformanceView
 from booking.services.seating import SeatOption
+from bot.availability import left_note, quantities
 from bot.buttons import Keyboard
-from bot.callbacks import BookingCb, CancelCb, ExtendCb, LangCb, MenuCb, WizardCb
+from bot.callbacks import LangCb, WizardCb
 from bot.formatting import clip, money, short
-from bot.i18n import N_, _
+from bot.i18n import _
 
 EVENTS_PAGE = 5
-MAX_QUANTITY = 6  # a row of buttons; larger groups are a box-office matter
-REASONS = {
-    "cannot_attend": N_("I cannot attend"),
-    "illness": N_("Illness"),
-    "mistake": N_("Booked by mistake"),
-    "price": N_("Too expensive"),
-    "other": N_("Other reason…"),
-}
+QUANTITY_BUTTONS = 6  # one row of numbers; "Other number…" types any other possible one
+SEATS_PER_ROW = 6
 LANGUAGES = {"en": "English", "fr": "Français"}
-
-
-def start_menu(linked: bool) -> InlineKeyboardMarkup:
-    kb = Keyboard()
-    kb.button(text=_("Browse events"), callback_data=MenuCb(action="events"))
-    kb.button(text=_("My bookings"), callback_data=MenuCb(action="mybookings"))
-    if not linked:
-        kb.button(text=_("Link my bookings (email)"), callback_data=MenuCb(action="link"))
-    kb.adjust(1)
-    return kb.as_markup()
 
 
 def events(found: Sequence[EventSummary], offset: int, more: bool) -> InlineKeyboardMarkup:
@@ -52,11 +38,16 @@ def events(found: Sequence[EventSummary], offset: int, more: bool) -> InlineKeyb
 
 
 def dates(found: Sequence[PerformanceView], *, back: bool) -> InlineKeyboardMarkup:
+    """Every date, sold-out ones marked (a press says so), "N left" under the event's
+    threshold."""
     kb = Keyboard()
     for performance in found:
-        if performance.remaining > 0:
-            label = short(performance.starts_at, performance.timezone)
-            kb.button(text=label, callback_data=WizardCb(action="date", id=performance.id))
+        label = short(performance.starts_at, performance.timezone)
+        if performance.remaining <= 0:
+            label += " · " + _("sold out")
+        elif left := left_note(performance.remaining, performance.show_remaining_below):
+            label += " · " + left
+        kb.button(text=label, callback_data=WizardCb(action="date", id=performance.id))
     if back:
         kb.button(text=_("« All events"), callback_data=WizardCb(action="page", id=0))
     kb.adjust(1)
@@ -64,9 +55,10 @@ def dates(found: Sequence[PerformanceView], *, back: bool) -> InlineKeyboardMark
 
 
 def tariffs(found: Sequence[Offer], event_id: int) -> InlineKeyboardMarkup:
+    """A button for each ticket type some number of places can be held of now."""
     kb = Keyboard()
     for offer in found:
-        if offer.remaining > 0:
+        if quantities(offer):
             label = f"{clip(offer.name, 30)} · {money(offer.price_minor, offer.currency)}"
             kb.button(text=label, callback_data=WizardCb(action="tariff", id=offer.tariff_id))
     kb.button(text=_("« Other dates"), callback_data=WizardCb(action="event", id=event_id))
@@ -74,12 +66,18 @@ def tariffs(found: Sequence[Offer], event_id: int) -> InlineKeyboardMarkup:
     return kb.as_markup()
 
 
-def quantities(limit: int, *, seated: bool, performance_id: int) -> InlineKeyboardMarkup:
+def quantity_choices(offer: Offer, performance_id: int) -> InlineKeyboardMarkup:
+    """The first few possible numbers as buttons, "Other number…" when there are more."""
     kb = Keyboard()
-    for n in range(1, min(limit, MAX_QUANTITY) + 1):
+    possible = quantities(offer)
+    shown = possible[:QUANTITY_BUTTONS]
+    for n in shown:
         kb.button(text=str(n), callback_data=WizardCb(action="qty", id=n))
-    sizes = [min(limit, MAX_QUANTITY) or 1]
-    if seated:
+    sizes = [len(shown) or 1]
+    if len(possible) > len(shown):
+        kb.button(text=_("Other number…"), callback_data=WizardCb(action="typeqty"))
+        sizes.append(1)
+    if offer.seated:
         kb.button(text=_("Choose my seats"), callback_data=WizardCb(action="pick"))
         sizes.append(1)
     kb.button(
@@ -108,13 +106,17 @@ def rows(names: Sequence[str], section: int) -> InlineKeyboardMarkup:
 
 
 def seats(row: Sequence[SeatOption], chosen: set[int], *, any_chosen: bool) -> InlineKeyboardMarkup:
+    """Every seat of the row: "✓12" chosen, "✗12" taken (a press says so), "12" free."""
     kb = Keyboard()
     for seat in row:
-        if not seat.free:
-            continue
-        mark = "✓ " if seat.id in chosen else ""
+        if seat.id in chosen:
+            mark = "✓"
+        elif not seat.free:
+            mark = "✗"
+        else:
+            mark = ""
         kb.button(text=f"{mark}{seat.number}", callback_data=WizardCb(action="seat", id=seat.id))
-    kb.adjust(6)
+    kb.adjust(SEATS_PER_ROW)
     tail = Keyboard()
     tail.button(text=_("« Rows"), callback_data=WizardCb(action="rows"))
     if any_chosen:
@@ -140,48 +142,6 @@ def summary(
     kb.button(text=_("« Change"), callback_data=WizardCb(action="tariff", id=offer.tariff_id))
     kb.button(text=_("Cancel"), callback_data=WizardCb(action="abort"))
     kb.adjust(1)
-    return kb.as_markup()
-
-
-def use_name(name: str) -> InlineKeyboardMarkup:
-    kb = Keyboard()
-    kb.button(text=_("Use “{name}”", name=clip(name, 40)), callback_data=WizardCb(action="tgname"))
-    return kb.as_markup()
-
-
-def cancel_reasons(reference: str) -> InlineKeyboardMarkup:
-    kb = Keyboard()
-    for code, label in REASONS.items():
-        kb.button(text=_(label), callback_data=CancelCb(action=code, ref=reference))
-    kb.button(text=_("« Back"), callback_data=BookingCb(action="open", ref=reference))
-    kb.adjust(1)
-    return kb.as_markup()
-
-
-def cancel_confirm(reference: str) -> InlineKeyboardMarkup:
-    kb = Keyboard()
-    kb.button(text=_("Yes, cancel it"), callback_data=CancelCb(action="yes", ref=reference))
-    kb.button(text=_("No, keep it"), callback_data=CancelCb(action="no", ref=reference))
-    kb.adjust(2)
-    return kb.as_markup()
-
-
-def extension_choices(reference: str, proposals: Sequence[tuple[str, str]]) -> InlineKeyboardMarkup:
-    """``proposals``: (action, label) pairs such as ("d7", "Until Mon 7 Dec")."""
-    kb = Keyboard()
-    for action, label in proposals:
-        kb.button(text=label, callback_data=ExtendCb(action=action, ref=reference))
-    kb.button(text=_("Another date…"), callback_data=ExtendCb(action="typed", ref=reference))
-    kb.button(text=_("« Back"), callback_data=BookingCb(action="open", ref=reference))
-    kb.adjust(1)
-    return kb.as_markup()
-
-
-def no_reason(reference: str) -> InlineKeyboardMarkup:
-    kb = Keyboard()
-    kb.button(
-        text=_("Send without a reason"), callback_data=ExtendCb(action="noreason", ref=reference)
-    )
     return kb.as_markup()
 
 

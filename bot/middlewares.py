@@ -13,6 +13,7 @@ from booking.context import Context
 from booking.services import profiles
 from booking.views import CustomerView
 from bot.i18n import set_locale
+from bot.session import answering
 from bot.storage import customer_read_with_conversation
 
 
@@ -52,12 +53,23 @@ class CustomerMiddleware(BaseMiddleware):
     Runs as an outer middleware on every update, after aiogram's user-context and FSM
     middlewares (so inside the per-conversation lock). Only private chats are served: in a
     group, a booking would be visible to everyone, so updates from groups are ignored.
+    The handlers' Bot API calls get the session's retries (``bot.session.answering``); the
+    apology of bot/routers/errors.py comes after this middleware, once they are spent.
     """
 
     def __init__(self, ctx: Context, known: KnownCustomers | None = None) -> None:
         self.ctx, self.known = ctx, known
 
     async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        with answering():
+            return await self._serve(handler, event, data)
+
+    async def _serve(
         self,
         handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
         event: TelegramObject,

@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from aiogram import Bot
-from aiogram.exceptions import TelegramRetryAfter
 from aiogram.types import BufferedInputFile
 
 from booking.services import tickets
 from booking.views import TicketView
 from bot.formatting import seat, when
 from bot.i18n import _
-
-MAX_WAIT_S = 10  # longer than this, /tickets shows them again later
 
 
 def caption(ticket: TicketView) -> str:
@@ -27,17 +22,11 @@ def caption(ticket: TicketView) -> str:
 
 
 async def send_tickets(bot: Bot, chat_id: int, found: list[TicketView]) -> None:
-    """One photo per ticket. Several in a row may meet Telegram's flood limit: then wait as
-    long as Telegram asks (when short) and go on, rather than leave a paid customer with
-    half their tickets."""
+    """One photo per ticket. Several in a row may meet Telegram's flood limit: the Bot's
+    session then waits as long as Telegram asks, within its budget (bot/session.py), rather
+    than leave a paid customer with half their tickets; past it, /tickets shows them again."""
     for ticket in found:
         png = tickets.qr_png(ticket.secret)
         photo = BufferedInputFile(png, filename=f"ticket-{ticket.reference}.png")
         text = caption(ticket)[:1024]  # Telegram's caption limit
-        try:
-            await bot.send_photo(chat_id, photo, caption=text)
-        except TelegramRetryAfter as exc:
-            if exc.retry_after > MAX_WAIT_S:
-                raise
-            await asyncio.sleep(exc.retry_after)
-            await bot.send_photo(chat_id, photo, caption=text)
+        await bot.send_photo(chat_id, photo, caption=text)

@@ -75,3 +75,9 @@ async def claim(fsm: FSMContext, expected: State, to: State | None) -> bool:
         return False
     await fsm.set_state(to)
     return True
+
+
+class WizardTyping(StatesGroup):
+    """Issue 11, wizard: steps of /events that wait for typed text."""
+
+    quantity = State()  # "Other number…": typing a number of places; data as Wizard.quantity

@@ -108,6 +108,7 @@ class EmailChannel:
             tickets=await self._tickets(message),
             bookings=found,
             pay_urls=pay_urls,
+            now=self.ctx.clock.now(),
         )
 
     async def pay_url(self, booking: BookingView) -> str:

@@ -1,15 +1,25 @@
 """Read the command of an email reply (SPEC §10 "Email reply keywords").
 
 The command is the first word of the first meaningful line of the *stripped* reply (run
-``quotes.strip_reply`` first): empty lines and greetings ("Hi,", "Bonjour Madame Dupont,")
-are skipped, and a greeting may share the line ("Hello, CANCEL").  Keywords are English or
-French, case- and accent-insensitive.  Anything else is UNKNOWN, which gets the short help
-reply: guessing intent from free text ("thanks!", "je veux annuler ?") would act on mail
-that did not ask for it.
+``quotes.strip_reply`` first): empty lines, greetings ("Hi,", "Bonjour Madame Dupont,") and
+thank-you lines ("Thanks!", "Merci beaucoup,") are skipped, and either may share the line
+("Hello, CANCEL", "Thanks! PAY": a thank-you plus a command is a command).  Keywords are
+English or French, case- and accent-insensitive.
+
+Three readings change nothing and are told apart because each gets a different answer:
+
+* THANKS: only thank-you lines, sign-offs and a name ("Thank you :)", "Merci beaucoup,
+  Marie"). It gets no answer at all: answering a thank-you starts a loop of politeness.
+* AMBIGUOUS: two different commands offered as alternatives ("cancel or maybe extend?",
+  "annuler ou prolonger ?"), or a second command line below the first. It gets a question
+  naming the options (``Command.options``); acting on either one could be the wrong one.
+* UNKNOWN: anything else, which gets the short help reply: guessing intent from free text
+  ("je veux annuler ?") would act on mail that did not ask for it.
 
 Reasons (CANCEL, EXTEND): the rest of the keyword line; when the line holds nothing more,
 the paragraph right below it (up to a blank line or a sign-off such as "Thanks,"), so
-"CANCEL" then "I'm ill" on the next line still carries the reason.  No text: None.
+"CANCEL" then "I'm ill" on the next line still carries the reason.  No text: None.  A reason
+is never cut: the service refuses one that is too long, saying so (``booking.rules.limits``).
 
 Dates (EXTEND): read right after the keyword, optionally after "until"/"jusqu'au"/"le" and a
 weekday.  Numeric dates are day first (a French-speaking, European product), except that
@@ -39,12 +49,13 @@ class Verb(enum.Enum):
     STATUS = "status"
     RENEW = "renew"
     HELP = "help"
+    THANKS = "thanks"
+    AMBIGUOUS = "ambiguous"
     UNKNOWN = "unknown"
 
 
 DATE_UNREADABLE = "unreadable"
 DATE_PAST = "past"
-MAX_REASON_LENGTH = 500  # a reason is a sentence, not a letter; keeps history rows small
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +64,7 @@ class Command:
     reason: str | None = None
     date: dt.date | None = None
     date_error: str | None = None
+    options: tuple[Verb, ...] = ()  # AMBIGUOUS: the commands named, in the order written
 
 
 _KEYWORDS = {
@@ -79,6 +91,26 @@ _SIGN_OFF = re.compile(
     r"|bien cordialement|bien a vous|merci|bonne (journee|soiree)|salutations|a bientot)\b"
 )
 _KEYWORD = re.compile(r"[\W_]*([^\W\d_]+)")
+# A thank-you opening a line, after an optional "OK," or "Great!".
+_THANKS = re.compile(
+    r"(?:(?:ok|okay|great|perfect|super|parfait|genial|top|d'accord)[\s,!.]+)?"
+    r"(?:many |a big |big |un grand |grand |mille )?"
+    r"(?:thanks|thank you|thank u|thx|merci|mercis|cheers)\b"
+)
+# What turns a thank-you line into a message that expects something back ("thanks, but…",
+# "merci, pourriez-vous…", a question): that gets the help, never silence.
+_EXPECTS_ANSWER = re.compile(
+    r"\?|\b(but|however|though|please|pls|could|can you|would|want|need|how|when|where|why"
+    r"|what|mais|cependant|pourtant|svp|stp|plait|pourriez|pourrais|pouvez|peux|voudrais"
+    r"|veux|besoin|comment|quand|pourquoi|quel|quelle)\b"
+)
+_SENTENCE_END = re.compile(r"[!.;:,]+\s*")
+_THANKS_TAIL_WORDS = 8  # "so much for the reminder, see you there!"
+_NAME = re.compile(r"[^\W\d_]+(?:[-'’.][^\W\d_]+)*\.?")
+# Words that offer alternatives: "cancel or extend", "annuler ou prolonger", "PAY/CANCEL".
+_WORD = re.compile(r"[^\W\d_]+|/")
+_OR = frozenset({"or", "ou", "/", "either", "soit", "otherwise", "sinon"})
+_OR_SPAN = 4  # at most this many words from one keyword to the alternative
 # Weekdays are skipped before a date ("jeudi 24 décembre"); "mar" (mardi) is left out
 # because it is also March.
 _WEEKDAYS = (
@@ -108,11 +140,86 @@ def read_command(text: str, *, today: dt.date, default_tz: str) -> Command:
     """
     ZoneInfo(default_tz)  # a bad configuration fails loudly, on the first mail
     lines = [line.strip() for line in text.splitlines()]
+    thanked = False
     for index, line in enumerate(lines):
         meaningful = _after_greeting(line) if line else None
-        if meaningful:
-            return _command(meaningful, lines[index + 1 :], today)
-    return Command(Verb.UNKNOWN)
+        if not meaningful:
+            continue
+        rest, thanks = _after_thanks(meaningful)
+        thanked = thanked or thanks
+        if rest is None or (thanked and _is_closing(rest)):
+            continue  # a thank-you line, or the sign-off and name below one
+        following = lines[index + 1 :]
+        options = _alternatives(rest, following)
+        if len(options) > 1:
+            return Command(Verb.AMBIGUOUS, options=options)
+        return _command(rest, following, today)
+    return Command(Verb.THANKS if thanked else Verb.UNKNOWN)
+
+
+def _after_thanks(line: str) -> tuple[str | None, bool]:
+    """(what is left to read, whether the line opens with a thank-you). Left: None for a
+    plain thank-you line, the command for "Thanks! PAY", the line itself otherwise."""
+    found = _THANKS.match(fold(line))
+    if found is None:
+        return line, False
+    tail = line[found.end() :]
+    # The command may follow right away or after a sentence: "Merci beaucoup ! ANNULER …".
+    for start in (0, *(m.end() for m in _SENTENCE_END.finditer(tail))):
+        after = tail[start:].lstrip(" ,;:!.-–—")
+        if _verb_of(after) is not None:
+            return after, True
+    key = fold(tail)
+    if len(tail.split()) > _THANKS_TAIL_WORDS or _EXPECTS_ANSWER.search(key):
+        return line, True
+    # "Thanks for your help" is a thank-you; "Thanks, I will pay tonight" is not plain.
+    if any(_KEYWORDS.get(w) not in (None, Verb.HELP) for w in _WORD.findall(key)):
+        return line, True
+    return None, True
+
+
+def _is_closing(line: str) -> bool:
+    """A sign-off ("Best,") or a short name ("Marie", "J.-P. Roux") below a thank-you."""
+    words = line.rstrip(",.!").split()
+    if _is_sign_off(line):
+        return True
+    if not 0 < len(words) <= 3 or _verb_of(line) is not None:
+        return False
+    return all(_NAME.fullmatch(word) for word in words)
+
+
+def _alternatives(line: str, following: list[str]) -> tuple[Verb, ...]:
+    """The different commands offered as alternatives on ``line`` ("cancel or maybe
+    extend?"), or written at the start of a later line of the same message; () or one verb
+    when the reply is not ambiguous. A reason naming another keyword ("CANCEL I cannot
+    pay") is no alternative: only an "or" between two keywords makes one."""
+    words = _WORD.findall(fold(line))
+    found: list[Verb] = []
+    last: tuple[int, Verb] | None = None
+    for position, word in enumerate(words):
+        verb = _KEYWORDS.get(word)
+        if verb is None:
+            continue
+        near = last is not None and verb is not last[1] and position - last[0] <= _OR_SPAN
+        if near and last is not None and _OR.intersection(words[last[0] + 1 : position]):
+            found += [last[1], verb]
+        last = (position, verb)
+    first = _verb_of(line)
+    if first is not None:
+        found = [first, *found]
+        for below in following:
+            if _is_sign_off(below):
+                break
+            verb = _verb_of(below)
+            if verb is not None and verb is not Verb.HELP:
+                found.append(verb)
+    return tuple(dict.fromkeys(found))
+
+
+def _verb_of(line: str) -> Verb | None:
+    """The command a line starts with, if any."""
+    keyword = _KEYWORD.match(line)
+    return _KEYWORDS.get(fold(keyword.group(1))) if keyword else None
 
 
 def _after_greeting(line: str) -> str | None:
@@ -135,7 +242,7 @@ def _after_greeting(line: str) -> str | None:
 
 def _command(line: str, following: list[str], today: dt.date) -> Command:
     keyword = _KEYWORD.match(line)
-    verb = _KEYWORDS.get(fold(keyword.group(1))) if keyword else None
+    verb = _verb_of(line)
     if keyword is None or verb is None:
         return Command(Verb.UNKNOWN)
     rest = line[keyword.end() :]
@@ -199,7 +306,7 @@ def _reason(rest: str, following: Iterable[str]) -> str | None:
                 break
             paragraph += [line] if line else []
         text = _squeeze(" ".join(paragraph))
-    return text[:MAX_REASON_LENGTH] or None
+    return text or None
 
 
 def _squeeze(text: str) -> str:

@@ -5,7 +5,8 @@ strip quotes in a worker thread within ``PARSE_BUDGET`` seconds (a message that 
 parser raise or overrun is recorded once as "unreadable", and ``process`` returns normally so
 the runner flags it: it is never retried); dedupe on Message-ID; machine mail (every kind but
 HUMAN) is recorded and never answered, bounces on our VERP token update the customer's
-flag; route by the signed reply token; check authority; read the command; call one service;
+flag; route by the signed reply token; check authority; read the command (a plain thank-you
+is recorded and never answered; an ambiguous reply gets a question); call one service;
 queue the answer; commit (``booking.services.inbound`` does the service call, the record and
 the answer in one transaction; its unique Message-ID is the dedupe, so a message seen before
 does nothing). The caller flags the message on the server only after this returns.
@@ -44,7 +45,6 @@ import authres
 from booking.actors import Actor
 from booking.context import Context
 from booking.errors import BookingError
-from booking.rules.text import single_line
 from booking.services import cancellations, checkouts, extensions
 from booking.services import inbound as store
 from booking.services.inbound import Answer, Received, Route
@@ -54,6 +54,7 @@ from mail import classify as classifier
 from mail.commands import DATE_PAST, Command, Verb, read_command
 from mail.parse import ParsedMessage, parse_message
 from mail.quotes import fold, strip_reply
+from mail.render import safe_subject
 from mail.settings import MailSettings
 from mail.tokens import TokenClaims, address_digest, read_bounce_token, read_reply_token
 
@@ -305,10 +306,18 @@ async def _human(
         limit = _size(settings.mail_max_bytes)
         answers = reply.answer("mail_too_large", None, limit=limit)
         return await _answer(ctx, mail, reply, None, "", answers, outcome="too large")
-    if tampered:
-        return await _refuse(ctx, mail, reply, None, "", "which_booking")
     today = ctx.clock.now().astimezone(_zone(ctx)).date()
     command = read_command(reading.stripped, today=today, default_tz=ctx.settings.timezone)
+    if command.verb is Verb.THANKS:
+        # A plain thank-you asks for nothing: any answer would only be noise (or a loop).
+        new = await store.record(
+            ctx, mail=mail, booking_id=route.booking.id if route.booking else None,
+            customer_id=reply.sender.id if reply.sender else None, command="thanks",
+            outcome="thanks, not answered", proven_customer_id=reply.proven,
+        )  # fmt: skip
+        return _once(new, Outcome("ignored", "thanks"))
+    if tampered:
+        return await _refuse(ctx, mail, reply, None, "", "which_booking")
     return await _dispatch(ctx, mail, reply, target_booking(route), command)
 
 
@@ -332,8 +341,14 @@ async def _dispatch(
         return await _answer(ctx, mail, reply, None, name, reply.answer("mail_status", None))
     if verb is Verb.RENEW:
         return await _refuse(ctx, mail, reply, booking, name, "renew_unavailable")
+    if verb is Verb.AMBIGUOUS:
+        options = [option.value for option in command.options]
+        question = reply.answer("mail_which_command", booking, options=options)
+        return await _answer(ctx, mail, reply, booking, name, question)
     if verb in (Verb.HELP, Verb.UNKNOWN):
-        return await _answer(ctx, mail, reply, booking, name, reply.answer("mail_help", booking))
+        # "asked": the customer wrote HELP, so the answer is the help, not "no command found".
+        help_mail = reply.answer("mail_help", booking, asked=verb is Verb.HELP)
+        return await _answer(ctx, mail, reply, booking, name, help_mail)
     if booking is None:
         return await _refuse(ctx, mail, reply, None, name, "which_booking")
     if verb is Verb.CANCEL and not command.reason:
@@ -398,10 +413,11 @@ async def _act(
 
 
 async def _not_owner(ctx: Context, mail: Received, route: Route, reply: _Reply) -> Outcome:
-    """Refused; the sender hears why (when we know them) and the owner is told."""
+    """Refused; the sender hears why (when we know them, ``answer_to_stranger``) and the
+    owner is told."""
     booking, owner = route.booking, route.owner
     assert booking is not None
-    answers = list(reply.refusal(booking, "not_owner", {})) if route.sender else []
+    answers = answer_to_stranger(reply, booking) if route.sender else []
     if owner is not None:
         answers.append(
             Answer(
@@ -417,6 +433,14 @@ async def _not_owner(ctx: Context, mail: Received, route: Route, reply: _Reply) 
         answers=answers,
     )  # fmt: skip
     return _once(new, Outcome("answered", "not_owner"))
+
+
+def answer_to_stranger(reply: _Reply, booking: BookingView) -> list[Answer]:
+    """Guard (privacy): what a sender who may not act on ``booking`` is told. They may be a
+    stranger holding a forwarded email, so the answer is about no booking at all (no
+    reference, state, event, places or amount; no reply token; not in that booking's
+    thread): only that this address may not act, and what to do."""
+    return reply.answer("mail_not_allowed", None)
 
 
 async def _answer(
@@ -475,7 +499,7 @@ class _Reply:
     def answer(self, kind: str, booking: BookingView | None, **payload: Any) -> list[Answer]:
         if self.sender is None:
             return []
-        subject = single_line(self.parsed.subject, 200)
+        subject = safe_subject(self.parsed.subject)
         payload |= {"in_reply_to": self.parsed.message_id, "subject": subject}
         return [Answer(kind, self.sender.id, booking.id if booking else None, payload)]
 

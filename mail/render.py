@@ -11,19 +11,22 @@ Rendering is pure: ``MailContent`` is gathered first by the channel (services, l
 from __future__ import annotations
 
 import re
-from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+from babel.dates import format_date
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from booking.errors import MESSAGES, BookingError
 from booking.i18n import error_text, gettext_for, translations
+from booking.item_lines import item_lines
 from booking.notices import Notice
+from booking.rules.deadlines import request_days
 from booking.rules.formatting import money, pick_locale, when
+from booking.rules.text import single_line
 from booking.views import BookingView, CustomerView, OutboxView, TicketView
 
 _BLANK_LINES = re.compile(r"\n[ \t]*\n(?:[ \t]*\n)+")  # templates may leave several in a row
@@ -40,6 +43,8 @@ ANSWER_KINDS = (
     "mail_not_owner",
     "mail_forged",
     "mail_too_large",
+    "mail_which_command",
+    "mail_not_allowed",
 )
 
 
@@ -50,8 +55,8 @@ def N_(message: str) -> str:
 # Refusals only email has (the core's error codes render through booking.i18n.error_text).
 REFUSALS: dict[str, str] = {
     "date_unreadable": N_(
-        "We could not read the date after EXTEND. Write it like this: EXTEND 24/12 or "
-        "EXTEND 24 December, then your reason."
+        "We could not read the date after {word}. Write it day first, like this: {example}, "
+        "then your reason."
     ),
     "cancel_reason_missing": N_(
         "Please write the reason after CANCEL, for example: CANCEL I cannot come that day."
@@ -68,6 +73,39 @@ DONE: dict[str, str] = {
     "extension_requested": N_("Done: the request for more time was sent to the organizer."),
     "extension_approved": N_("Done: the deadline of booking {reference} is now {until}."),
 }
+# The reply keywords, each with how to write it (SPEC §10): the help, the clarifying
+# question and every notice that lists them read this one table.
+KEYWORD_WORDS: dict[str, str] = {
+    "pay": N_("PAY"),
+    "cancel": N_("CANCEL"),
+    "extend": N_("EXTEND"),
+    "status": N_("STATUS"),
+    "help": N_("HELP"),
+}
+KEYWORD_USES: dict[str, str] = {
+    "pay": N_("to receive the payment link"),
+    "cancel": N_(
+        "then your reason on the same line, to cancel and release the places. "
+        "For example: {example}"
+    ),
+    "extend": N_(
+        "to ask the organizer for more time; you may add the day you need and your reason. "
+        "For example: {example}"
+    ),
+    "status": N_("to list your bookings and their deadlines"),
+    "help": N_("for this list"),
+}
+EXTEND_ANY_DAY = N_(
+    "to ask the organizer for more time; you may add the day you need and your reason"
+)
+CANCEL_EXAMPLE = N_("{word} I cannot come that day")
+# Numeric dates are read day first (mail.commands); a reader from elsewhere must be told.
+DAY_FIRST = N_("Dates are written day first: {example} is {day}.")
+_DAY_FIRST_EXAMPLE = date(2000, 10, 12)  # 12/10: the day and the month could be swapped
+# The example date of EXTEND: a week after the deadline (the usual "a little more time"),
+# never past the last day that can be asked for.
+_EXAMPLE_DAYS = 7
+SUBJECT_MAX = 150  # their subject in our "Re:"; mail clients show about 70 characters
 STATUS_LABELS: dict[str, str] = {
     "held": N_("held, to be paid"),
     "overdue": N_("payment overdue"),
@@ -96,6 +134,16 @@ class MailContent:
     tickets: tuple[Ticket, ...] = ()
     bookings: tuple[BookingView, ...] = ()  # STATUS answers
     pay_urls: dict[str, str] = field(default_factory=dict)  # per reference, STATUS answers
+    # When the mail is rendered (the channel's clock); without it the booking's deadline
+    # stands in, which is the same for every hold whose deadline is still ahead.
+    now: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Keyword:
+    verb: str  # "cancel"
+    word: str  # in the reader's language: "CANCEL", "ANNULER"
+    use: str  # "then your reason on the same line…"
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,7 +194,9 @@ def environment(locale: str) -> Environment:
     return env
 
 
-def refusal_text(payload: dict[str, Any], locale: str) -> str:
+def refusal_text(
+    payload: dict[str, Any], locale: str, booking: BookingView | None, now: datetime | None
+) -> str:
     code = str(payload.get("code") or "")
     params = payload.get("params") or {}
     if code in MESSAGES:
@@ -154,20 +204,117 @@ def refusal_text(payload: dict[str, Any], locale: str) -> str:
             return error_text(BookingError(code, **params), locale)
         except (KeyError, IndexError):  # a parameter missing from an old row
             return gettext_for(locale, MESSAGES[code])
-    return gettext_for(locale, REFUSALS.get(code, REFUSALS["which_booking"]))
+    text = gettext_for(locale, REFUSALS.get(code, REFUSALS["which_booking"]))
+    if code == "date_unreadable":
+        return text.format(
+            word=_word("extend", locale), example=_extend_example(booking, locale, now)
+        )
+    return text
+
+
+def keywords(
+    booking: BookingView | None, locale: str, now: datetime | None, only: tuple[str, ...] = ()
+) -> list[Keyword]:
+    """The reply commands that can be carried out now (``only``: those the customer named),
+    each with how to write it. About no booking (a new message), every command is listed:
+    the help says they work in a reply to a booking email."""
+    return [
+        Keyword(v, _word(v, locale), _use(v, booking, locale, now))
+        for v in only or _possible(booking, now)
+    ]
+
+
+def _possible(booking: BookingView | None, now: datetime | None) -> tuple[str, ...]:
+    """Offer only what would succeed: PAY while the booking waits for payment, CANCEL where
+    the customer may cancel, EXTEND while some later day can still be asked for."""
+    if booking is None:
+        return tuple(KEYWORD_WORDS)
+    can = {
+        "pay": booking.is_open,
+        "cancel": booking.customer_may_cancel,
+        "extend": extend_day(booking, now) is not None,
+    }
+    return (*(verb for verb, possible in can.items() if possible), "status", "help")
+
+
+def _word(verb: str, locale: str) -> str:
+    return gettext_for(locale, KEYWORD_WORDS[verb])
+
+
+def _use(verb: str, booking: BookingView | None, locale: str, now: datetime | None) -> str:
+    if verb == "cancel":
+        example = gettext_for(locale, CANCEL_EXAMPLE).format(word=_word(verb, locale))
+        return gettext_for(locale, KEYWORD_USES[verb]).format(example=example)
+    if verb == "extend":
+        if booking is None or extend_day(booking, now) is None:
+            return gettext_for(locale, EXTEND_ANY_DAY)
+        example = _extend_example(booking, locale, now)
+        return gettext_for(locale, KEYWORD_USES[verb]).format(example=example)
+    return gettext_for(locale, KEYWORD_USES.get(verb, KEYWORD_USES["help"]))
+
+
+def extend_day(booking: BookingView, now: datetime | None) -> date | None:
+    """A day EXTEND would be accepted with for this booking (after its deadline, before its
+    performance: ``request_days``), or None when no request can be made now."""
+    if not booking.is_open or booking.checkout or booking.extension_pending:
+        return None
+    base = now or booking.deadline or booking.starts_at
+    days = request_days(
+        booking.deadline, now=base, starts_at=booking.starts_at, timezone=booking.timezone
+    )
+    if days is None:
+        return None
+    first, last = days
+    return min(first + timedelta(days=_EXAMPLE_DAYS), last)
+
+
+def _extend_example(booking: BookingView | None, locale: str, now: datetime | None) -> str:
+    """ "EXTEND 5/12", written as the customer would (day first, no year when it is the next
+    such day); about no booking, only the word."""
+    word = _word("extend", locale)
+    day = extend_day(booking, now) if booking is not None else None
+    if day is None:
+        return word
+    base = (now or booking.deadline or booking.starts_at).date() if booking else day
+    year = f"/{day.year}" if (day - base).days > 300 else ""  # "5/12" means the next 5/12
+    return f"{word} {day.day}/{day.month}{year}"
+
+
+def day_first(locale: str) -> str:
+    """ "Dates are written day first: 12/10 is 12 October." (Babel names the month.)"""
+    day = format_date(_DAY_FIRST_EXAMPLE, "d MMMM", locale=locale)
+    example = f"{_DAY_FIRST_EXAMPLE.day}/{_DAY_FIRST_EXAMPLE.month}"
+    return gettext_for(locale, DAY_FIRST).format(example=example, day=day)
+
+
+def safe_subject(text: str, limit: int = SUBJECT_MAX) -> str:
+    """A customer's subject made safe to put back in ours, or "" when nothing usable is left.
+
+    The parser decodes with replacement, so bytes it could not read arrive as U+FFFD: those
+    are dropped, like control and format characters (``single_line``), and the length is
+    bounded at a word. A subject that was mostly undecodable, or has no letter or digit
+    left, is unusable: the answer then has a subject of our own."""
+    visible = [c for c in text if not c.isspace()]
+    if visible and visible.count("\ufffd") * 4 >= len(visible):
+        return ""
+    cleaned = single_line(text.replace("\ufffd", " "), 10 * limit)
+    if not any(c.isalnum() for c in cleaned):
+        return ""
+    if len(cleaned) > limit:
+        cleaned = cleaned[:limit].rsplit(" ", 1)[0].rstrip(" ,;:-") + "…"
+    return cleaned
 
 
 def lines(booking: BookingView, locale: str) -> list[Line]:
     """Items grouped by tariff and price: "2 × Standing, CHF 45.00 each"."""
-    counts = Counter((i.tariff_name, i.price_minor) for i in booking.items)
-    seats: dict[tuple[str, int], list[str]] = {}
-    for item in booking.items:
-        if item.seat:
-            key = (item.tariff_name, item.price_minor)
-            seats.setdefault(key, []).append(item.seat.label(locale))
     return [
-        Line(n, name, money(price, booking.currency, locale), tuple(seats.get((name, price), [])))
-        for (name, price), n in counts.items()
+        Line(
+            line.count,
+            line.tariff,
+            money(line.unit_price_minor, booking.currency, locale),
+            tuple(seat.label(locale) for seat in line.seats),
+        )
+        for line in item_lines(booking.items)
     ]
 
 
@@ -181,6 +328,8 @@ def _values(content: MailContent, locale: str) -> dict[str, Any]:
 
     def fmt_when(at: Any, timezone: str) -> str:
         return when(at, timezone, locale) if at is not None else "-"
+
+    listed = keywords(booking, locale, content.now, _options(payload))
 
     return {
         "kind": message.kind,
@@ -203,7 +352,13 @@ def _values(content: MailContent, locale: str) -> dict[str, Any]:
         "re_subject": _re_subject(str(payload.get("subject") or "")),
         "locale": locale,
         "status_label": lambda status: gettext_for(locale, STATUS_LABELS.get(status) or status),
-        "refusal": refusal_text(payload, locale) if message.kind == "mail_refusal" else "",
+        "refusal": refusal_text(payload, locale, booking, content.now)
+        if message.kind == "mail_refusal"
+        else "",
+        "keywords": listed,
+        "options": ", ".join(_word(v, locale) for v in _options(payload)),
+        # Only beside EXTEND, the one command that takes a date.
+        "day_first": day_first(locale) if any(k.verb == "extend" for k in listed) else "",
         "done": _done(payload, booking, locale) if message.kind == "mail_done" else "",
     }
 
@@ -223,9 +378,16 @@ def _first_name(customer: CustomerView) -> str:
     return (customer.name or "").split(" ")[0] if customer.name else ""
 
 
+def _options(payload: dict[str, Any]) -> tuple[str, ...]:
+    """The commands an ambiguous reply named (``mail_which_command``), known ones only."""
+    named = payload.get("options")
+    return tuple(v for v in named if v in KEYWORD_WORDS) if isinstance(named, list) else ()
+
+
 def _re_subject(subject: str) -> str:
-    """ "Re: <their subject>", once, so the answer lands in the same thread in every client."""
-    subject = " ".join(subject.split())
+    """ "Re: <their subject>", once, so the answer lands in the same thread in every client;
+    "" when theirs is unusable (``safe_subject``), so the template gives our own."""
+    subject = safe_subject(subject)
     while subject[:3].lower() in ("re:", "aw:") or subject[:4].lower() == "fwd:":
         subject = subject.split(":", 1)[1].strip()
     return f"Re: {subject}" if subject else ""

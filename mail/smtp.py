@@ -25,7 +25,7 @@ from mail.settings import MailSettings
 
 log = logging.getLogger(__name__)
 # Headers may use the 998 characters RFC 5322 allows: the stdlib's folding at 78 splits some
-# subjects right after "Subject:" (the "(Europe/Zurich)" of a deadline), which clients show
+# subjects right after "Subject:" (the "(Switzerland Time)" of a deadline), which clients show
 # with a leading space.
 WIRE = policy.SMTP.clone(max_line_length=998)
 SERVICE_NOT_AVAILABLE = 421  # RFC 5321 4.2.3: the server is closing the channel for everyone

@@ -155,3 +155,24 @@ def due_reminder(
         and deadline - timedelta(minutes=o) > deadline_set_at
     ]
     return min(due) if due else None
+
+
+def request_days(
+    deadline: datetime | None, *, now: datetime, starts_at: datetime, timezone: str
+) -> tuple[date, date] | None:
+    """The first and the last day a customer may ask to pay by, or None when no day can be
+    asked for at all (the deadline is the performance, or the day before it).
+
+    A day means the end of that day at the venue (``requested_until``), and ``check_request``
+    takes it only when that moment is later than the deadline and than now, and not after the
+    start: the same bounds, worked out once so the bot offers only days it will accept.
+    """
+    tz = ZoneInfo(timezone)
+    base = max(deadline, now) if deadline is not None else now
+    first = base.astimezone(tz).date()
+    if end_of_local_day(first, tz) <= base:  # a deadline at 23:59:59 leaves that day no time
+        first += timedelta(days=1)
+    last = starts_at.astimezone(tz).date()
+    if end_of_local_day(last, tz) > starts_at:  # the show's own day ends after it started
+        last -= timedelta(days=1)
+    return (first, last) if first <= last else None

@@ -15,7 +15,7 @@ from functools import cache, lru_cache
 from zoneinfo import ZoneInfo
 
 from babel.core import get_global
-from babel.dates import format_datetime
+from babel.dates import format_datetime, get_timezone_location
 from babel.numbers import (
     format_currency,
     get_currency_name,
@@ -123,7 +123,20 @@ def _currency_spacing(text: str, symbol: str) -> str:
 
 
 def when(at: datetime, timezone: str, locale: str) -> str:
-    """'Fri 24 Dec 2026, 23:59 (Europe/Zurich)': the venue's local time, said plainly."""
-    local = at.astimezone(ZoneInfo(timezone))
-    pattern = "EEE d MMM y, HH:mm"
-    return f"{format_datetime(local, pattern, locale=pick_locale(locale))} ({timezone})"
+    """'Thu 24 Dec 2026, 23:59 (Switzerland Time)', 'jeu. 24 déc. 2026, 23:59 (heure :
+    Suisse)': the venue's local time with the place a person reads, from CLDR (through
+    Babel), never the tz database name ("Europe/Zurich") nor an offset to work out."""
+    shown = format_datetime(
+        local_time(at, timezone), "EEE d MMM y, HH:mm", locale=pick_locale(locale)
+    )
+    return f"{shown} ({zone_name(timezone, locale)})"
+
+
+def local_time(at: datetime, timezone: str) -> datetime:
+    return at.astimezone(ZoneInfo(timezone))
+
+
+@lru_cache(maxsize=256)
+def zone_name(timezone: str, locale: str) -> str:
+    """'Switzerland Time', 'heure : Suisse', 'United States (New York) Time'."""
+    return str(get_timezone_location(ZoneInfo(timezone), locale=pick_locale(locale)))

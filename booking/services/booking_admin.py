@@ -96,7 +96,7 @@ async def create_desk_booking(
     if not valid_form_key(form_key):
         raise BookingError("bad_value", field="form_key")
     if not lines or any(line.count <= 0 for line in lines):
-        raise BookingError("bad_quantity", max=10)
+        raise BookingError("bad_value", field="quantity")  # the form sends only counts > 0
     if (customer_id is None) == (new_customer is None):
         raise BookingError("unknown_customer")
     if new_customer is not None:

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from booking import outbox
 from booking.actors import Actor
 from booking.context import Context
 from booking.errors import BookingError
 from booking.rules import states
+from booking.rules.cancelling import customer_may_cancel
+from booking.rules.limits import REASON_MAX, capped
 from booking.services import tickets
 from booking.services.common import booking_for, event_of
 from booking.services.transitions import move
@@ -18,7 +21,7 @@ async def cancel(
     ctx: Context, *, actor: Actor, reference: str, reason: str, note: str = ""
 ) -> BookingView:
     """Holds can always be cancelled; paid tickets only where the event allows it (or staff)."""
-    note = note.strip()[:500]
+    note = capped(note, REASON_MAX)  # refused with its length, never cut without a word
     if reason not in states.CANCEL_REASONS:
         raise BookingError("bad_reason")
     if reason == "other" and not note:
@@ -29,7 +32,10 @@ async def cancel(
         now = ctx.clock.now()
         if booking.status == states.CONFIRMED:
             event, _ = await event_of(session, booking)
-            if not event.cancellation_allowed and actor.kind == "customer":
+            allowed = event.cancellation_allowed
+            if actor.kind == "customer" and not customer_may_cancel(
+                booking.status, cancellation_allowed=allowed
+            ):
                 raise BookingError("cancellation_not_allowed")
         elif booking.status not in states.OPEN:
             raise BookingError("not_held", reference=booking.reference, status=booking.status)
@@ -41,12 +47,20 @@ async def cancel(
             target=states.CANCELLED,
             actor=actor,
             now=now,
-            notice="booking_cancelled",
             reason=reason,
             note=note,
         )
         if not moved:
             raise BookingError("not_held", reference=booking.reference, status=booking.status)
+        await outbox.tell_owner(
+            session,
+            kind="booking_cancelled",
+            booking=booking,
+            actor=actor,
+            now=now,
+            key=f"booking_cancelled:{booking.id}:{now.isoformat()}",
+            payload={"reason": reason, "note": note},
+        )
         booking.cancel_reason, booking.cancel_note = reason, note
         if paid:
             booking.refund_due = True

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import func, select
@@ -16,7 +17,7 @@ from booking.context import Context
 from booking.errors import BookingError
 from booking.rules.deadlines import parse_offsets
 from booking.rules.formatting import currency_code
-from booking.services.holds import hold_deadline
+from booking.services.holds import hold_deadline, quantity_cap
 from booking.tables.catalog import (
     Area,
     Event,
@@ -56,6 +57,7 @@ class EventSummary:
     timezone: str
     first_date: datetime
     dates: int
+    venue_name: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +68,11 @@ class PerformanceView:
     starts_at: datetime
     timezone: str
     remaining: int
+    show_remaining_below: int  # the event's: show "N left" when remaining < it; 0 never
+    venue_name: str
+    venue_address: str
+    description: str
+    picture_url: str  # the event's picture (https), "" when none
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +89,9 @@ class Offer:
     can_hold: bool
     can_buy: bool
     deadline: datetime | None
+    min_quantity: int  # places of this tariff one booking must have at least
+    max_quantity: int  # and at most: the tariff's max or the event's max_per_order, not remaining
+    show_remaining_below: int  # the event's threshold for showing "N left"; 0 never
 
 
 async def create_season(
@@ -146,9 +156,12 @@ async def create_event(
     auto_extend_days: int = 0,
     cancellation_allowed: bool = False,
     max_per_order: int = 10,
+    show_remaining_below: int = 0,
+    picture_url: str = "",
 ) -> int:
     """An event; ``currency`` (ISO 4217) prices every tariff it will have."""
     code = check_currency(currency)
+    picture_url = check_display(show_remaining_below, picture_url)
     try:
         ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):
@@ -176,6 +189,8 @@ async def create_event(
             auto_extend_days=auto_extend_days,
             cancellation_allowed=cancellation_allowed,
             max_per_order=max_per_order,
+            show_remaining_below=show_remaining_below,
+            picture_url=picture_url,
         ),
     )
 
@@ -229,15 +244,24 @@ async def create_tariff(
     customer_types: Sequence[str] = ("individual", "group", "b2b"),
     days_after_booking: int | None = None,
     days_before_event: int | None = None,
+    min_per_booking: int = 1,
+    max_per_booking: int | None = None,
 ) -> int:
-    """A tariff of the event, priced (``price_minor``) in the minor unit of its currency."""
+    """A tariff of the event, priced (``price_minor``) in the minor unit of its currency;
+    one booking has ``min_per_booking`` to ``max_per_booking`` (None: the event's
+    max_per_order) places of it."""
     if price_minor < 0:
         raise BookingError("bad_value", field="price_minor")
     if not set(hold_channels) | set(buy_channels) <= set(CHANNELS):
         raise BookingError("bad_value", field="channels")
-    return await _add(
-        ctx,
-        Tariff(
+    check_per_booking(min_per_booking, max_per_booking)
+
+    async def work(session: AsyncSession) -> int:
+        event = await session.get(Event, event_id)
+        if event is None:
+            raise BookingError("unknown_item")
+        check_bookable(min_per_booking, event.max_per_order)
+        tariff = Tariff(
             event_id=event_id,
             area_id=area_id,
             name=name,
@@ -247,8 +271,53 @@ async def create_tariff(
             customer_types=",".join(customer_types),
             days_after_booking=days_after_booking,
             days_before_event=days_before_event,
-        ),
-    )
+            min_per_booking=min_per_booking,
+            max_per_booking=max_per_booking,
+        )
+        session.add(tariff)
+        await session.flush()
+        return tariff.id or 0
+
+    return await ctx.db.write(work)
+
+
+PICTURE_URL_MAX = 500  # the column's length
+
+
+def check_display(show_remaining_below: int, picture_url: str) -> str:
+    """The event's display settings; returns the picture address as stored (trimmed).
+    Only https: the channels hand the address to the customer's app, which fetches it."""
+    if not 0 <= show_remaining_below <= 1_000_000:
+        raise BookingError("bad_value", field="show_remaining_below")
+    url = picture_url.strip()
+    if url:
+        parts = urlsplit(url)
+        if (
+            parts.scheme != "https"
+            or not parts.hostname
+            or len(url) > PICTURE_URL_MAX
+            or any(c.isspace() or ord(c) < 32 for c in url)
+        ):
+            raise BookingError("bad_picture_url", field="picture_url")
+    return url
+
+
+def check_per_booking(minimum: int, maximum: int | None) -> None:
+    """A tariff's places per booking: at least 1, and a maximum (when set) not below it."""
+    if not 1 <= minimum <= 1000:
+        raise BookingError("bad_value", field="min_per_booking")
+    if maximum is not None and not 1 <= maximum <= 1000:
+        raise BookingError("bad_value", field="max_per_booking")
+    if maximum is not None and minimum > maximum:
+        raise BookingError(
+            "minimum_above_maximum", min=minimum, max=maximum, field="min_per_booking"
+        )
+
+
+def check_bookable(minimum: int, max_per_order: int, *, field: str = "min_per_booking") -> None:
+    """A tariff whose minimum exceeds the event's places per booking could never be booked."""
+    if minimum > max_per_order:
+        raise BookingError("minimum_above_maximum", min=minimum, max=max_per_order, field=field)
 
 
 def check_currency(text: str) -> str:
@@ -265,18 +334,19 @@ async def upcoming_events(ctx: Context, *, offset: int = 0, limit: int = 10) -> 
     async def work(session: AsyncSession) -> list[EventSummary]:
         first = func.min(Performance.starts_at).label("first")
         query = (
-            select(Event, first, func.count(col(Performance.id)))
+            select(Event, col(Venue.name), first, func.count(col(Performance.id)))
+            .join(Venue, col(Venue.id) == Event.venue_id)
             .join(Performance, col(Performance.event_id) == Event.id)
             .where(col(Performance.starts_at) > ctx.clock.now(), col(Performance.on_sale).is_(True))
-            .group_by(col(Event.id))
+            .group_by(col(Event.id), col(Venue.name))
             .order_by(first, col(Event.id))
             .offset(offset)
             .limit(limit)
         )
         # min() keeps the column's type, so the first date comes back aware UTC.
         return [
-            EventSummary(e.id or 0, e.title, e.description, e.timezone, f, n)
-            for e, f, n in (await session.execute(query)).all()
+            EventSummary(e.id or 0, e.title, e.description, e.timezone, f, n, venue)
+            for e, venue, f, n in (await session.execute(query)).all()
         ]
 
     return await ctx.db.read(work)
@@ -285,20 +355,35 @@ async def upcoming_events(ctx: Context, *, offset: int = 0, limit: int = 10) -> 
 async def performances(ctx: Context, *, event_id: int) -> list[PerformanceView]:
     async def work(session: AsyncSession) -> list[PerformanceView]:
         query = (
-            select(Performance, Event, func.sum(Gauge.remaining))
+            select(
+                Performance, Event, col(Venue.name), col(Venue.address), func.sum(Gauge.remaining)
+            )
             .join(Event, col(Event.id) == Performance.event_id)
+            .join(Venue, col(Venue.id) == Event.venue_id)
             .join(Gauge, col(Gauge.performance_id) == Performance.id)
             .where(
                 col(Performance.event_id) == event_id,
                 col(Performance.starts_at) > ctx.clock.now(),
                 col(Performance.on_sale).is_(True),
             )
-            .group_by(col(Performance.id), col(Event.id))
+            .group_by(col(Performance.id), col(Event.id), col(Venue.name), col(Venue.address))
             .order_by(col(Performance.starts_at))
         )
         return [
-            PerformanceView(p.id or 0, e.id or 0, e.title, p.starts_at, e.timezone, int(r or 0))
-            for p, e, r in (await session.execute(query)).all()
+            PerformanceView(
+                p.id or 0,
+                e.id or 0,
+                e.title,
+                p.starts_at,
+                e.timezone,
+                int(r or 0),
+                e.show_remaining_below,
+                venue,
+                address,
+                e.description,
+                e.picture_url,
+            )
+            for p, e, venue, address, r in (await session.execute(query)).all()
         ]
 
     return await ctx.db.read(work)
@@ -353,6 +438,9 @@ async def offers(
                         can_hold,
                         can_buy,
                         deadline if can_hold else None,
+                        tariff.min_per_booking,
+                        quantity_cap(tariff, event),
+                        event.show_remaining_below,
                     )
                 )
         return found
@@ -360,7 +448,7 @@ async def offers(
     return await ctx.db.read(work)
 
 
-async def _add(ctx: Context, row: Season | Event | Tariff) -> int:
+async def _add(ctx: Context, row: Season | Event) -> int:
     async def work(session: AsyncSession) -> int:
         session.add(row)
         await session.flush()

@@ -78,6 +78,8 @@ class EventSettings:
     cancellation_allowed: bool
     max_per_order: int
     currency: str = "CHF"  # ISO 4217: every tariff of the event is priced in it
+    show_remaining_below: int = 0  # channels show "N left" under it; 0: never
+    picture_url: str = ""  # https address of the event's picture; "": none
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +118,8 @@ class TariffSettings:
     days_after_booking: int | None
     days_before_event: int | None
     active: bool
+    min_per_booking: int = 1  # places of this tariff one booking must have at least
+    max_per_booking: int | None = None  # and at most; None: the event's max_per_order
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +162,8 @@ def _settings(e: Event) -> EventSettings:
         cancellation_allowed=e.cancellation_allowed,
         max_per_order=e.max_per_order,
         currency=e.currency,
+        show_remaining_below=e.show_remaining_below,
+        picture_url=e.picture_url,
     )
 
 
@@ -175,6 +181,8 @@ def _tariff(t: Tariff) -> TariffSettings:
         days_after_booking=t.days_after_booking,
         days_before_event=t.days_before_event,
         active=t.active,
+        min_per_booking=t.min_per_booking,
+        max_per_booking=t.max_per_booking,
     )
 
 
@@ -203,6 +211,7 @@ def check_event(settings: EventSettings) -> None:
     if not 1 <= settings.max_per_order <= 100:
         raise BookingError("bad_value", field="max_per_order")
     catalog.check_currency(settings.currency)
+    catalog.check_display(settings.show_remaining_below, settings.picture_url)
 
 
 def check_tariff(settings: TariffSettings) -> None:
@@ -218,6 +227,7 @@ def check_tariff(settings: TariffSettings) -> None:
         value = getattr(settings, name)
         if value is not None and not 0 <= value <= 365:
             raise BookingError("bad_value", field=name)
+    catalog.check_per_booking(settings.min_per_booking, settings.max_per_booking)
 
 
 # -- seasons and venues -------------------------------------------------------------------------
@@ -443,6 +453,8 @@ async def create_event(
         auto_extend_days=settings.auto_extend_days,
         cancellation_allowed=settings.cancellation_allowed,
         max_per_order=settings.max_per_order,
+        show_remaining_below=settings.show_remaining_below,
+        picture_url=settings.picture_url,
     )
 
 
@@ -464,6 +476,9 @@ async def update_event(
             raise BookingError("changed_meanwhile")
         if settings.currency != event.currency and await _has_bookings(session, event_id):
             raise BookingError("currency_locked", currency=event.currency)
+        catalog.check_bookable(
+            await _highest_minimum(session, event_id), settings.max_per_order, field="max_per_order"
+        )
         for name, value in ((f.name, getattr(settings, f.name)) for f in fields(settings)):
             setattr(event, name, value.strip() if isinstance(value, str) else value)
         return _settings(event)
@@ -568,6 +583,8 @@ async def create_tariff(
         customer_types=settings.customer_types,
         days_after_booking=settings.days_after_booking,
         days_before_event=settings.days_before_event,
+        min_per_booking=settings.min_per_booking,
+        max_per_booking=settings.max_per_booking,
     )
     if not settings.active:
         await _set_active(ctx, tariff_id, False)
@@ -593,7 +610,8 @@ async def update_tariff(
         )
         if _fingerprint(_tariff(tariff)) != expected:
             raise BookingError("changed_meanwhile")
-        await _area_of_event(session, tariff.event_id, settings.area_id)
+        event = await _area_of_event(session, tariff.event_id, settings.area_id)
+        catalog.check_bookable(settings.min_per_booking, event.max_per_order)
         tariff.name, tariff.area_id = settings.name.strip(), settings.area_id
         tariff.price_minor = settings.price_minor
         tariff.hold_channels = ",".join(settings.hold_channels)
@@ -601,6 +619,8 @@ async def update_tariff(
         tariff.customer_types = ",".join(settings.customer_types)
         tariff.days_after_booking = settings.days_after_booking
         tariff.days_before_event = settings.days_before_event
+        tariff.min_per_booking = settings.min_per_booking
+        tariff.max_per_booking = settings.max_per_booking
         tariff.active = settings.active
         return _tariff(tariff)
 
@@ -629,6 +649,16 @@ async def _has_bookings(session: AsyncSession, event_id: int) -> bool:
     return found.first() is not None
 
 
+async def _highest_minimum(session: AsyncSession, event_id: int) -> int:
+    """The largest minimum per booking of the event's tariffs on sale (1 without any)."""
+    found = await session.execute(
+        select(func.max(Tariff.min_per_booking)).where(
+            col(Tariff.event_id) == event_id, col(Tariff.active).is_(True)
+        )
+    )
+    return int(found.scalar_one_or_none() or 1)
+
+
 async def _set_active(ctx: Context, tariff_id: int, active: bool) -> None:
     async def work(session: AsyncSession) -> None:
         tariff = await session.get(Tariff, tariff_id)
@@ -638,14 +668,15 @@ async def _set_active(ctx: Context, tariff_id: int, active: bool) -> None:
     await ctx.db.write(work)
 
 
-async def _area_of_event(session: AsyncSession, event_id: int, area_id: int) -> None:
-    """The area must belong to the event's venue."""
+async def _area_of_event(session: AsyncSession, event_id: int, area_id: int) -> Event:
+    """The event, whose venue the area must belong to."""
     event = await session.get(Event, event_id)
     area = await session.get(Area, area_id)
     if event is None:
         raise BookingError("unknown_item")
     if area is None or area.venue_id != event.venue_id:
         raise BookingError("bad_value", field="area_id")
+    return event
 
 
 async def _events(session: AsyncSession, event_id: int | None) -> list[EventRow]:

@@ -19,6 +19,7 @@ from booking.rules.deadlines import (
     check_request,
     requested_until,
 )
+from booking.rules.limits import REASON_MAX, capped
 from booking.services.common import booking_for, event_of, notify_skip
 from booking.tables.bookings import Booking, ExtensionRequest
 from booking.tables.catalog import Event
@@ -30,6 +31,7 @@ async def request_extension(
     ctx: Context, *, actor: Actor, reference: str, until: date | None = None, reason: str = ""
 ) -> ExtensionView:
     """Ask for a later deadline. A first request within the event's auto limit is approved."""
+    reason = capped(reason, REASON_MAX)  # refused with its length, never cut without a word
 
     async def work(session: AsyncSession) -> ExtensionView:
         booking = await booking_for(session, reference, actor)
@@ -59,7 +61,7 @@ async def request_extension(
             booking_id=booking.id or 0,
             requested_at=now,
             requested_until=wanted,
-            reason=reason.strip()[:500],
+            reason=reason,
         )
         session.add(request)
         await session.flush()

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from booking import history, outbox
@@ -31,7 +31,7 @@ from booking.services import places
 from booking.services.common import notify_skip
 from booking.sql import Prepared, connection_of
 from booking.tables.bookings import Booking, Item
-from booking.tables.catalog import Area, Event, Performance, Seat, Tariff
+from booking.tables.catalog import Area, Event, Gauge, Performance, Seat, Tariff
 from booking.tables.customers import Customer
 from booking.views import BookingView, ItemView, seat_place
 
@@ -68,6 +68,24 @@ class Zoned(RuleSource, Protocol):
     def timezone(self) -> str: ...
 
 
+class Capped(Protocol):
+    @property
+    def max_per_booking(self) -> int | None: ...
+
+
+class Ordered(Protocol):
+    @property
+    def max_per_order(self) -> int: ...
+
+
+def quantity_cap(tariff: Capped, event: Ordered) -> int:
+    """The most places of this tariff one booking may have: its own maximum, within the
+    event's per-order maximum (what remains is another matter, checked by the gauge)."""
+    if tariff.max_per_booking is None:
+        return event.max_per_order
+    return min(tariff.max_per_booking, event.max_per_order)
+
+
 def effective_rule(tariff: RuleSource, performance: RuleSource, event: RuleSource) -> DeadlineRule:
     """The tariff's rule, else the date's, else the event's (the first that sets anything)."""
     for source in (tariff, performance):
@@ -100,12 +118,13 @@ async def hold(
     """Take the places and open a booking: ``held`` until its deadline.
 
     ``buy=True`` is the "pay now" path: a short checkout hold that is never reminded or made
-    overdue. Raises BookingError (sold_out, seat_taken, buy_only, not_eligible_*, …).
+    overdue. Raises BookingError (sold_out, not_enough_left, seat_taken, buy_only,
+    below_minimum, bad_quantity, too_many_holds, not_eligible_*, …).
     """
     if actor.kind == "customer" and actor.id != customer_id:
         raise BookingError("not_owner")
     if not lines or any(line.count <= 0 for line in lines):
-        raise BookingError("bad_quantity", max=10)
+        raise BookingError("bad_quantity", min=1, max=10)
     return await ctx.db.write(
         lambda s: hold_in_session(s, ctx, actor, customer_id, performance_id, list(lines), buy)
     )
@@ -150,6 +169,8 @@ class _Tariff:
     days_after_booking: int | None
     days_before_event: int | None
     active: bool
+    min_per_booking: int
+    max_per_booking: int | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,6 +195,7 @@ _C: Any = Customer.__table__  # type: ignore[attr-defined]
 _TE: Any = _E.alias("tariff_event")  # the event each wanted tariff belongs to
 _B: Any = Booking.__table__  # type: ignore[attr-defined]
 _I: Any = Item.__table__  # type: ignore[attr-defined]
+_G: Any = Gauge.__table__  # type: ignore[attr-defined]
 
 
 def _read_statement(tariffs: int) -> Prepared:
@@ -214,6 +236,8 @@ def _read_statement(tariffs: int) -> Prepared:
             _C.c.telegram_chat_id,
             _C.c.telegram_unreachable,
             _E.c.currency,
+            _T.c.min_per_booking,
+            _T.c.max_per_booking,
         )
         .select_from(_P)
         .join(_E, _E.c.id == _P.c.event_id)
@@ -281,7 +305,7 @@ async def _read(
     tariffs: dict[int, _Tariff] = {}
     for r in rows:
         if r[10] is not None:
-            tariffs[r[10]] = _Tariff(r[10], r[11], r[12], r[13] == "seated", *r[14:23])
+            tariffs[r[10]] = _Tariff(r[10], r[11], r[12], r[13] == "seated", *r[14:23], *r[32:34])
     return _Read(performance, event, tariffs, customer)
 
 
@@ -316,8 +340,15 @@ async def hold_in_session(
         raise BookingError("unknown_tariff")
     total_places = sum(line.count for line in lines)
     if total_places > event.max_per_order:
-        raise BookingError("bad_quantity", max=event.max_per_order)
+        raise BookingError("bad_quantity", min=1, max=event.max_per_order)
+    _check_tariff_quantities(event, tariffs, lines)
     deadline = _deadline(ctx, actor, customer, performance, event, tariffs, now, buy)
+    limit = open_holds_limit(ctx, actor)
+    if limit:
+        await _lock_customer(conn, customer_id)
+        count = await _open_holds(conn, customer_id)
+        if count >= limit:
+            raise BookingError("too_many_holds", count=count)
     per_area = Counter[int]()
     for line in lines:
         per_area[tariffs[line.tariff_id].area_id] += line.count
@@ -436,6 +467,53 @@ async def hold_in_session(
     )
 
 
+def _check_tariff_quantities(event: _Event, tariffs: dict[int, _Tariff], lines: list[Line]) -> None:
+    """Each tariff's places in this booking (its lines added up) within its min and max."""
+    per_tariff = Counter[int]()
+    for line in lines:
+        per_tariff[line.tariff_id] += line.count
+    for tariff_id, n in sorted(per_tariff.items()):
+        tariff = tariffs[tariff_id]
+        if n < tariff.min_per_booking:
+            raise BookingError("below_minimum", min=tariff.min_per_booking)
+        cap = quantity_cap(tariff, event)
+        if n > cap:
+            raise BookingError("bad_quantity", min=tariff.min_per_booking, max=cap)
+
+
+def open_holds_limit(ctx: Context, actor: Actor) -> int:
+    """How many open bookings a customer may have before this hold (0: no limit): only
+    customers booking for themselves are limited, never the box office or an import."""
+    if actor.kind == "customer" and actor.channel in ("telegram", "email"):
+        return ctx.settings.max_open_holds
+    return 0
+
+
+_C_LOCK = Prepared(select(_C.c.id).where(_C.c.id == bindparam("customer_id")).with_for_update())
+_OPEN_HOLDS = Prepared(
+    select(func.count())
+    .select_from(_B)
+    .where(
+        _B.c.customer_id == bindparam("customer_id"),
+        (_B.c.status == bindparam("held")) | (_B.c.status == bindparam("overdue")),
+    )
+)
+
+
+async def _lock_customer(conn: AsyncConnection, customer_id: int) -> None:
+    """On PostgreSQL, two holds of one customer queue on the customer's row, so the second
+    counts the first's booking (READ COMMITTED: its count starts after the first committed).
+    SQLite runs one writer at a time already."""
+    if conn.dialect.name == "postgresql":
+        await _C_LOCK.run(conn, {"customer_id": customer_id})
+
+
+async def _open_holds(conn: AsyncConnection, customer_id: int) -> int:
+    """The customer's bookings waiting for payment, as this transaction sees them."""
+    params = {"customer_id": customer_id, "held": states.HELD, "overdue": states.OVERDUE}
+    return int((await _OPEN_HOLDS.run(conn, params)).rows[0][0])
+
+
 def _one_currency(event: _Event, tariffs: dict[int, _Tariff]) -> None:
     """A booking is in one currency, its date's event's: a line priced in another (another
     event's tariff) is refused by name, before anything is taken. Today every tariff of an
@@ -472,10 +550,26 @@ def _deadline(
 
 
 async def _take_gauges(conn: AsyncConnection, performance_id: int, per_area: Counter[int]) -> None:
-    """Decrement each gauge once (in area order, so two holds never lock them crosswise)."""
+    """Decrement each gauge once (in area order, so two holds never lock them crosswise).
+    Refused, it says how many are left: the customer can then ask for that many."""
     for area_id, n in sorted(per_area.items()):
         if not await places.take_gauge(conn, performance_id, area_id, n):
+            left = await _left(conn, performance_id, area_id)
+            if left:
+                raise BookingError("not_enough_left", left=left)
             raise BookingError("sold_out")
+
+
+_LEFT = Prepared(
+    select(_G.c.remaining).where(
+        _G.c.performance_id == bindparam("p"), _G.c.area_id == bindparam("a")
+    )
+)
+
+
+async def _left(conn: AsyncConnection, performance_id: int, area_id: int) -> int:
+    rows = (await _LEFT.run(conn, {"p": performance_id, "a": area_id})).rows
+    return int(rows[0][0]) if rows else 0
 
 
 async def _pick(
@@ -514,5 +608,7 @@ async def _seats(
         return [by_id[i] for i in line.seat_ids]
     run = places.adjacent_run(free, line.quantity)
     if run is None:
-        raise BookingError("sold_out")
+        if 0 < len(free) < line.quantity:
+            raise BookingError("not_enough_left", left=len(free))
+        raise BookingError("sold_out")  # none left, or not side by side
     return run

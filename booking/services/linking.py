@@ -11,6 +11,14 @@ address, and the account it leaves is told.
 The guards are small named functions (``claim_link_once``, ``needs_mailed_code``,
 ``typed_address_needs_code``, ``codes_limited_for_address``, ``tries_exhausted_for_address``)
 so that each test of an attack has a companion showing the attack succeeding without it.
+
+A code is only worth asking for when it can reach its address: ``codes_can_be_mailed`` says
+whether this installation sends email now, and the bot never promises a code otherwise.
+
+A chat with a verified address may prove another one (``replacing``): the code goes to the new
+address, which stays on the code row until it comes back; then it becomes the customer's
+address. An address that belongs to another customer record is refused only at that point,
+after the proof, so the answers before it are the same for known and unknown addresses.
 """
 
 from __future__ import annotations
@@ -30,6 +38,7 @@ from booking.context import Context
 from booking.errors import BookingError
 from booking.rules.formatting import pick_locale
 from booking.rules.text import single_line
+from booking.services import health
 from booking.services.customers import email_key
 from booking.settings_store import secret_key
 from booking.sql import skip_locked
@@ -101,10 +110,13 @@ async def link_by_payload(
     chat_id: int,
     name: str = "",
     language: str = "en",
+    mail_codes: bool = True,
 ) -> Linked:
     """Link the chat to the customer of a deep link, which is used up by it. A forged, expired
     or already used link is refused with ``link_invalid``. A customer linked to another
-    Telegram account is not moved: a code goes to its address (``Linked(None)``)."""
+    Telegram account is not moved: a code goes to its address (``Linked(None)``); when no code
+    can be mailed (``mail_codes`` False) that is refused with ``move_needs_email`` and the link
+    stays unused, for a later try."""
     secret = await secret_key(ctx)
     now = ctx.clock.now()
     value = tokens.verify(secret, PURPOSE, payload, now=now) or ""
@@ -127,6 +139,8 @@ async def link_by_payload(
             return await _attach(session, customer, telegram_user_id, chat_id, now)
         if not customer.email or not customer.email_key:
             return None  # no address to prove it with: nothing can move it from here
+        if not mail_codes:
+            raise BookingError("move_needs_email")  # rolls back: the link is given back
         chat = await _chat_customer(session, telegram_user_id, chat_id, name, language, now)
         if chat.email_key is not None:
             raise BookingError("telegram_taken")  # this account has its own customer
@@ -169,6 +183,15 @@ def needs_mailed_code(customer: Customer, telegram_user_id: int) -> bool:
 # -- codes by email ---------------------------------------------------------------------------
 
 
+async def codes_can_be_mailed(ctx: Context) -> bool:
+    """Whether a code asked for now reaches its address: this installation sends email (the
+    channel is configured in ``ctx.channels``) and the channel is not out (its ``health`` row,
+    written by the outbox while deliveries fail). Otherwise the code would wait unsent."""
+    if "email" not in ctx.channels:
+        return False
+    return all(trouble.channel != "email" for trouble in await health.channel_troubles(ctx))
+
+
 async def register_telegram_customer(
     ctx: Context, *, telegram_user_id: int, chat_id: int, name: str, language: str
 ) -> CustomerView:
@@ -184,14 +207,22 @@ async def register_telegram_customer(
 
 
 async def send_link_code(
-    ctx: Context, *, email: str, telegram_user_id: int, chat_id: int, name: str, language: str
+    ctx: Context,
+    *,
+    email: str,
+    telegram_user_id: int,
+    chat_id: int,
+    name: str,
+    language: str,
+    replacing: bool = False,
 ) -> None:
     """Mail a one-time code to ``email`` for this Telegram account.
 
     Known address or not, the same happens: a code row that keeps the (unverified) address, and
     a code mail to it, queued for the chat's own record. Nothing is attached until
     ``confirm_link_code``. Refused with ``too_many_codes`` past the limits per account and per
-    address, and with ``already_linked`` when the chat already has another verified address.
+    address, and with ``already_linked`` when the chat already has another verified address,
+    unless the customer asked to use another address (``replacing``).
     """
     address = email.strip()
     if len(address) > 254:  # before any pattern runs on it
@@ -204,7 +235,7 @@ async def send_link_code(
         now = ctx.clock.now()
         await _check_limits(session, telegram_user_id, key, now)
         chat = await _chat_customer(session, telegram_user_id, chat_id, name, language, now)
-        if chat.email_key is not None and chat.email_key != key:
+        if chat.email_key is not None and chat.email_key != key and not replacing:
             raise BookingError("already_linked")
         await session.execute(delete(LinkCode).where(col(LinkCode.created_at) < now - KEEP_CODES))
         await _mail_code(
@@ -218,7 +249,7 @@ async def send_link_code(
             now=now,
         )
         if not typed_address_needs_code(chat, key):
-            await _prove_address(session, telegram_user_id, chat_id, address, key, now)
+            await _prove_address(session, telegram_user_id, chat_id, address, key, now, replacing)
 
     await ctx.db.write(work)
 
@@ -230,7 +261,7 @@ def typed_address_needs_code(chat: Customer, key: str) -> bool:
 
 
 async def confirm_link_code(
-    ctx: Context, *, telegram_user_id: int, chat_id: int, code: str
+    ctx: Context, *, telegram_user_id: int, chat_id: int, code: str, replacing: bool = False
 ) -> Linked:
     """The code of the latest request of this Telegram account: its address is now proved.
 
@@ -238,6 +269,10 @@ async def confirm_link_code(
     merged into it; a customer linked to another account moves, and that account is told);
     otherwise the address becomes the chat's own verified email. A wrong, expired or used code,
     or one whose account or address has run out of tries, is ``link_code_invalid``.
+
+    ``replacing``: the chat's customer asked to use this address instead of its verified one.
+    It becomes the customer's address; one that another customer record has is refused with
+    ``email_elsewhere`` (the code proved it, so saying so tells nothing to a stranger).
     """
     secret = await secret_key(ctx)
     typed = code.strip()
@@ -266,7 +301,7 @@ async def confirm_link_code(
         if not await _use_code(session, row.id, now):
             return None
         return await _prove_address(
-            session, telegram_user_id, chat_id, row.email, row.email_key, now
+            session, telegram_user_id, chat_id, row.email, row.email_key, now, replacing
         )
 
     try:
@@ -404,17 +439,24 @@ async def _prove_address(
     address: str,
     key: str,
     now: datetime,
+    replacing: bool = False,
 ) -> Linked:
-    """What a confirmed code gives: the customer of that address, or the address itself."""
+    """What a confirmed code gives: the customer of that address, or the address itself
+    (instead of the chat's verified one only when ``replacing``)."""
     target = (
         await session.execute(select(Customer).where(col(Customer.email_key) == key))
     ).scalar_one_or_none()
+    chat = await _chat_customer(session, telegram_user_id, chat_id, "", "en", now)
+    if target is not None and target.id != chat.id and replacing and chat.email_key is not None:
+        # Proved, but another record's: moving the chat there would leave this customer's
+        # bookings behind, and merging two verified customers is for the box office.
+        raise BookingError("email_elsewhere", email=address)
     if target is not None:
         return await _attach(session, target, telegram_user_id, chat_id, now)
-    chat = await _chat_customer(session, telegram_user_id, chat_id, "", "en", now)
-    if chat.email_key is not None:
+    if chat.email_key is not None and not replacing:
         raise BookingError("already_linked")
     chat.email, chat.email_key = address, key
+    chat.email_undeliverable = False  # a new address: its bounces are still to come
     await session.flush()  # a clash on the unique address shows here, inside the transaction
     return Linked(CustomerView.of(chat))
 

@@ -17,9 +17,8 @@ from booking.context import Context
 from booking.errors import BookingError
 from booking.rules import states
 from booking.services import places, tickets
-from booking.services.common import booking_for, notify_skip
+from booking.services.common import booking_for
 from booking.tables.bookings import Booking, Item, Payment
-from booking.tables.customers import Customer
 from booking.views import BookingView, load_booking
 
 Outcome = Literal["confirmed", "reinstated", "refund_due", "duplicate"]
@@ -136,16 +135,13 @@ async def _apply(
         method=payment.method,
         amount=payment.amount_minor,
     )
-    customer = await session.get(Customer, booking.customer_id)
-    assert customer is not None
-    await outbox.enqueue(
+    await outbox.tell_owner(
         session,
         kind="payment_refund_due" if outcome == "refund_due" else "payment_confirmed",
-        customer=customer,
+        booking=booking,
+        actor=actor,
         now=now,
-        booking_id=booking.id,
         key=f"paid:{payment.provider}:{payment.provider_event_id}",
-        skip_channel=notify_skip(actor),
     )
     return outcome
 

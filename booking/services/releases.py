@@ -23,7 +23,7 @@ from booking.services.extensions import set_deadline
 from booking.services.transitions import move
 from booking.sql import skip_locked
 from booking.tables.bookings import Booking, Item
-from booking.tables.catalog import Event, Performance
+from booking.tables.catalog import Event, Gauge, Performance
 from booking.tables.customers import Customer
 
 SWEEPER = Actor.system("release job")
@@ -110,13 +110,13 @@ async def bulk_move(
             update(Booking)
             .where(col(Booking.id).in_(list(ids)), col(Booking.status) == source)
             .values(status=target, updated_at=now)
-            .returning(col(Booking.id), col(Booking.customer_id))
+            .returning(col(Booking.id), col(Booking.customer_id), col(Booking.event_id))
             .execution_options(synchronize_session=False)
         )
     ).all()
     if not moved:
         return 0
-    booking_ids = cast(list[int], [b for b, _ in moved])  # RETURNING ids are never None
+    booking_ids = cast(list[int], [b for b, _, _ in moved])  # RETURNING ids are never None
     if target not in states.HOLDS_PLACES:
         items = (
             await session.execute(select(Item).where(Item.booking_id.in_(booking_ids)))  # type: ignore[attr-defined]
@@ -129,23 +129,50 @@ async def bulk_move(
     customers = {
         c.id: c
         for c in (
-            await session.execute(select(Customer).where(Customer.id.in_({c for _, c in moved})))  # type: ignore[union-attr]
+            await session.execute(select(Customer).where(Customer.id.in_({c for _, c, _ in moved})))  # type: ignore[union-attr]
         ).scalars()
     }
+    # Only once the places are back: the expired booking's own date may be on sale again.
+    on_sale = (
+        await events_on_sale(session, {e for _, _, e in moved}, now)
+        if target == states.EXPIRED
+        else set()
+    )
     rows = [
         row
-        for booking_id, customer_id in moved
-        for row in outbox.rows_for(
+        for booking_id, customer_id, event_id in moved
+        for row in outbox.booking_rows(
             kind=notice,
-            customer=customers[customer_id],
+            owner=customers[customer_id],
+            actor=SWEEPER,
             now=now,
             booking_id=booking_id,
             # The moment is part of the key: a hold extended and overdue again is told again.
             key=f"{notice}:{booking_id}:{now.isoformat()}",
+            payload={"book_again": event_id} if event_id in on_sale else None,
         )
     ]
     await outbox.enqueue_rows(session, rows)
     return len(moved)
+
+
+async def events_on_sale(session: AsyncSession, event_ids: set[int], now: datetime) -> set[int]:
+    """Those of ``event_ids`` with a future date on sale and a place left: the expiry notice
+    offers to book again only where booking again can succeed."""
+    if not event_ids:
+        return set()
+    query = (
+        select(col(Performance.event_id))
+        .join(Gauge, col(Gauge.performance_id) == Performance.id)
+        .where(
+            col(Performance.event_id).in_(event_ids),
+            col(Performance.starts_at) > now,
+            col(Performance.on_sale).is_(True),
+            col(Gauge.remaining) > 0,
+        )
+        .distinct()
+    )
+    return set((await session.execute(query)).scalars())
 
 
 async def bulk_extend(
@@ -186,14 +213,12 @@ async def bulk_extend(
                 action="deadline_extended",
                 until=new,
             )
-            customer = await session.get(Customer, booking.customer_id)
-            assert customer is not None
-            await outbox.enqueue(
+            await outbox.tell_owner(
                 session,
                 kind="deadline_extended",
-                customer=customer,
+                booking=booking,
+                actor=actor,
                 now=now,
-                booking_id=booking.id,
                 key=f"extended:{booking.id}:{new.isoformat()}",
                 payload={"until": new.isoformat()},
             )
@@ -257,9 +282,16 @@ async def bulk_release(
                 target=states.EXPIRED,
                 actor=actor,
                 now=now,
-                notice="booking_released",
                 due_by=None if include_not_due else now,
             ):
+                await outbox.tell_owner(
+                    session,
+                    kind="booking_released",
+                    booking=booking,
+                    actor=actor,
+                    now=now,
+                    key=f"booking_released:{booking.id}:{now.isoformat()}",
+                )
                 done.append(booking.reference)
             else:
                 still_open = booking.status in states.OPEN  # refreshed: extended meanwhile

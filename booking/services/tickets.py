@@ -54,15 +54,20 @@ async def void(session: AsyncSession, booking_id: int, now: datetime) -> None:
     )
 
 
+# ISO/IEC 18004 asks for a light margin of 4 modules round the symbol; with less, phone
+# cameras and door scanners miss codes shown on a dark screen or printed near other ink.
+QUIET_ZONE = 4
+
+
 def qr_png(secret: str, *, scale: int = 8) -> bytes:
     buffer = io.BytesIO()
-    segno.make(secret, error="m").save(buffer, kind="png", scale=scale, border=2)
+    segno.make(secret, error="m").save(buffer, kind="png", scale=scale, border=QUIET_ZONE)
     return buffer.getvalue()
 
 
 def qr_svg(secret: str, *, scale: int = 4) -> bytes:
     buffer = io.BytesIO()
-    segno.make(secret, error="m").save(buffer, kind="svg", scale=scale, border=2)
+    segno.make(secret, error="m").save(buffer, kind="svg", scale=scale, border=QUIET_ZONE)
     return buffer.getvalue()
 
 

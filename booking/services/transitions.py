@@ -1,4 +1,5 @@
-"""The one place a booking changes state: compare-and-set, places, history, notice."""
+"""The one place a booking changes state: compare-and-set, places, history. Callers tell the
+customer afterwards, through ``outbox.tell_owner`` (one recipients rule for every change)."""
 
 from __future__ import annotations
 
@@ -11,13 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col
 
-from booking import history, outbox
+from booking import history
 from booking.actors import Actor
 from booking.rules import states
 from booking.services import places
-from booking.services.common import notify_skip
 from booking.tables.bookings import Booking, Item
-from booking.tables.customers import Customer
 
 
 async def move(
@@ -28,7 +27,6 @@ async def move(
     target: str,
     actor: Actor,
     now: datetime,
-    notice: str | None,
     due_by: datetime | None = None,
     **detail: Any,
 ) -> bool:
@@ -50,8 +48,7 @@ async def move(
             or_(col(Booking.status) == states.OVERDUE, col(Booking.deadline) <= due_by)
         )
     result = await session.execute(
-        statement.values(status=target, updated_at=now)
-        .execution_options(synchronize_session=False)
+        statement.values(status=target, updated_at=now).execution_options(synchronize_session=False)
     )
     if getattr(result, "rowcount", 0) != 1:
         await session.refresh(booking, ["status"])
@@ -65,17 +62,4 @@ async def move(
         ).scalars()
         await places.release_items(session, items)
     history.record(session, booking_id=booking.id, actor=actor, at=now, action=target, **detail)
-    if notice is not None:
-        customer = await session.get(Customer, booking.customer_id)
-        assert customer is not None
-        await outbox.enqueue(
-            session,
-            kind=notice,
-            customer=customer,
-            now=now,
-            booking_id=booking.id,
-            key=f"{notice}:{booking.id}:{now.isoformat()}",
-            payload=detail,
-            skip_channel=notify_skip(actor),
-        )
     return True

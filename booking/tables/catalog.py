@@ -65,6 +65,9 @@ class Event(SQLModel, table=True):
     auto_extend_days: int = Field(default=0)  # 0: every request waits for the organizer
     cancellation_allowed: bool = False
     max_per_order: int = Field(default=10)
+    # Channels show "N left" when fewer than this remain on a date; 0 never shows it.
+    show_remaining_below: int = Field(default=0, ge=0)
+    picture_url: str = Field(default="", max_length=500)  # https only, checked by catalog_admin
 
 
 class Performance(SQLModel, table=True):
@@ -89,6 +92,9 @@ class Tariff(SQLModel, table=True):
     customer_types: str = "individual,group,b2b"  # may hold; anyone may buy
     days_after_booking: int | None = None  # None: the event's rule
     days_before_event: int | None = None
+    # Places of this tariff in one booking; None: only the event's max_per_order caps it.
+    min_per_booking: int = Field(default=1, ge=1)
+    max_per_booking: int | None = Field(default=None, ge=1)
     active: bool = True
 
 

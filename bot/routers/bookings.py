@@ -77,8 +77,17 @@ async def changed(
     booking = await bookings.get_booking(ctx, actor=actor(customer), reference=reference)
     reason = error_text(error, current_locale()) if error else ""
     headline = _("This booking has changed in the meantime. {reason}", reason=reason).strip()
-    await show(query, cards.booking_text(booking, headline), cards.booking_keyboard(booking))
+    await show_card(query, ctx, booking, headline)
     await query.answer(_("This has changed in the meantime."))
+
+
+async def show_card(
+    target: Message | CallbackQuery, ctx: Context, booking: BookingView, headline: str = ""
+) -> None:
+    """The booking with only the actions that can succeed at this moment."""
+    now = ctx.clock.now()
+    text = cards.booking_text(booking, headline, now=now)
+    await show(target, text, cards.booking_keyboard(booking, now=now))
 
 
 @router.callback_query(pressed(BookingCb, "open"))
@@ -93,7 +102,7 @@ async def open_booking(
     if booking is None:
         return
     await finish(state)
-    await show(query, cards.booking_text(booking), cards.booking_keyboard(booking))
+    await show_card(query, ctx, booking)
     await query.answer()
 
 

@@ -12,15 +12,17 @@ from aiogram.types import CallbackQuery, Message
 
 from booking.context import Context
 from booking.errors import BookingError
+from booking.i18n import error_text
+from booking.rules.limits import REASON_MAX, capped
 from booking.rules.states import CANCEL_REASONS
 from booking.services import cancellations
 from booking.views import CustomerView
-from bot import cards, keyboards
+from bot import booking_keyboards
 from bot.callbacks import BookingCb, CancelCb, pressed
 from bot.common import actor, show
-from bot.i18n import _
+from bot.i18n import _, current_locale
 from bot.routers import Handlers
-from bot.routers.bookings import changed, load
+from bot.routers.bookings import changed, load, show_card
 from bot.states import Cancelling, finish, save
 
 router = Handlers("cancel")
@@ -38,12 +40,18 @@ async def reasons(
     booking = await load(query, ctx, customer, callback_data.ref)
     if booking is None or customer is None:
         return
-    if not (booking.is_open or booking.status == "confirmed"):
+    if booking.status == "confirmed" and not booking.customer_may_cancel:
+        # An old button: the card says why not and what can be done, nothing "changed".
+        await finish(state)
+        await show_card(query, ctx, booking)
+        await query.answer()
+        return
+    if not booking.customer_may_cancel:
         await changed(query, ctx, customer, booking.reference)
         return
     await finish(state)
     text = _("Why do you want to cancel booking {reference}?", reference=booking.reference)
-    await show(query, text, keyboards.cancel_reasons(booking.reference))
+    await show(query, text, booking_keyboards.cancel_reasons(booking.reference))
     await query.answer()
 
 
@@ -66,6 +74,7 @@ async def reason(
                 "Tell me in a few words why you cancel booking {reference}.",
                 reference=booking.reference,
             ),
+            booking_keyboards.cancel_note(booking.reference),
         )
     else:
         data = {"ref": booking.reference, "reason": callback_data.action}
@@ -73,7 +82,7 @@ async def reason(
         await show(
             query,
             _confirm_text(booking.reference, callback_data.action),
-            keyboards.cancel_confirm(booking.reference),
+            booking_keyboards.cancel_confirm(booking.reference),
         )
     await query.answer()
 
@@ -81,16 +90,25 @@ async def reason(
 @router.message(Cancelling.note, TEXT)
 async def note(message: Message, state: FSMContext) -> None:
     assert message.text is not None
-    data = {**await state.get_data(), "note": message.text.strip()[:500]}
+    data = await state.get_data()
+    try:
+        typed = capped(message.text, REASON_MAX)
+    except BookingError as error:  # at the same step: a shorter one, never cut without a word
+        await message.answer(
+            error_text(error, current_locale()) + "\n" + _("Please type a shorter reason."),
+            reply_markup=booking_keyboards.cancel_note(str(data.get("ref"))),
+        )
+        return
+    data = {**data, "note": typed}
     await save(state, Cancelling.confirm, data)
     await message.answer(
         _confirm_text(data["ref"], "other", data["note"]),
-        reply_markup=keyboards.cancel_confirm(data["ref"]),
+        reply_markup=booking_keyboards.cancel_confirm(data["ref"]),
     )
 
 
 def _confirm_text(reference: str, reason: str, note: str = "") -> str:
-    label = note or _(keyboards.REASONS[reason])
+    label = note or _(booking_keyboards.REASONS[reason])
     return _(
         "Cancel booking {reference} ({reason})? The places go back on sale.",
         reference=reference,
@@ -113,11 +131,7 @@ async def confirm(
     if callback_data.action == "no" or data.get("ref") != booking.reference:
         await finish(state)
         if callback_data.action == "no":
-            await show(
-                query,
-                cards.booking_text(booking, _("Nothing was changed.")),
-                cards.booking_keyboard(booking),
-            )
+            await show_card(query, ctx, booking, _("Nothing was changed."))
             await query.answer()
         else:
             await changed(query, ctx, customer, booking.reference)
@@ -138,5 +152,5 @@ async def confirm(
     headline = _("Booking {reference} is cancelled.", reference=booking.reference)
     if booking.refund_due:
         headline += " " + _("The organizer will refund your payment.")
-    await show(query, cards.booking_text(booking, headline), cards.booking_keyboard(booking))
+    await show_card(query, ctx, booking, headline)
     await query.answer()

@@ -1,5 +1,10 @@
 """Asking for more time: a proposed date or one typed by the customer, an optional reason,
-then the request goes to the organizer (or is approved at once where the event allows)."""
+then the request goes to the organizer (or is approved at once where the event allows).
+
+Each step checks what the service will check, so nothing is refused only at the end: the card
+offers "Ask for more time" only when some day can be asked for and no request is waiting, a
+typed date is refused where it is typed, and so is a reason that is too long.
+"""
 
 from __future__ import annotations
 
@@ -13,34 +18,43 @@ from aiogram.types import CallbackQuery, Message
 from booking.context import Context
 from booking.errors import BookingError
 from booking.i18n import error_text
-from booking.rules.deadlines import check_request, requested_until
+from booking.rules.deadlines import check_request, request_days, requested_until
+from booking.rules.limits import REASON_MAX, capped
 from booking.services import bookings, extensions
 from booking.views import BookingView, CustomerView
-from bot import cards, keyboards
+from bot import booking_keyboards
 from bot.callbacks import BookingCb, ExtendCb, pressed
 from bot.common import actor, show
-from bot.dates import parse_day
+from bot.dates import parse_day, typed_example
 from bot.formatting import day, when
 from bot.i18n import _, current_locale
 from bot.routers import Handlers
-from bot.routers.bookings import changed, load
+from bot.routers.bookings import changed, load, show_card
 from bot.states import Extending, finish, save
 
 router = Handlers("extend")
 TEXT = F.text & ~F.text.startswith("/")
 PROPOSALS = (3, 7)  # days after the current deadline offered as buttons
+EXAMPLE_AFTER = 6  # the typed-date example: a week's end after the first day possible
 
 
 def local_today(ctx: Context, booking: BookingView) -> date:
     return ctx.clock.now().astimezone(ZoneInfo(booking.timezone)).date()
 
 
+def days_left(ctx: Context, booking: BookingView) -> tuple[date, date] | None:
+    """The first and last day this booking's customer may ask for now (None: none)."""
+    return request_days(
+        booking.deadline,
+        now=ctx.clock.now(),
+        starts_at=booking.starts_at,
+        timezone=booking.timezone,
+    )
+
+
 def refusal(ctx: Context, booking: BookingView, until: date) -> str | None:
     """Why ``until`` cannot be asked for (in the past, after the performance, not later than
-    the current deadline), or None.
-
-    The same pure rule the service applies; checking here lets the customer type another date
-    before giving a reason."""
+    the current deadline), or None: the same pure rule the service applies."""
     code = check_request(
         requested_until(until, timezone=booking.timezone),
         deadline=booking.deadline,
@@ -48,11 +62,6 @@ def refusal(ctx: Context, booking: BookingView, until: date) -> str | None:
         starts_at=booking.starts_at,
     )
     return error_text(BookingError(code), current_locale()) if code else None
-
-
-def no_more_time(booking: BookingView) -> bool:
-    """Due at the performance start already: no later date exists to ask for."""
-    return booking.deadline is not None and booking.deadline >= booking.starts_at
 
 
 def proposals(ctx: Context, booking: BookingView) -> list[tuple[str, str, date]]:
@@ -65,6 +74,29 @@ def proposals(ctx: Context, booking: BookingView) -> list[tuple[str, str, date]]
         if refusal(ctx, booking, until) is None:
             found.append((f"d{days}", _("Until {date}", date=day(until)), until))
     return found
+
+
+async def cannot_ask(target: Message | CallbackQuery, ctx: Context, booking: BookingView) -> bool:
+    """Show the card, saying why, when no request for more time can be made now."""
+    if booking.extension_pending:
+        await show_card(
+            target, ctx, booking, error_text(BookingError("extension_pending"), current_locale())
+        )
+        return True
+    if days_left(ctx, booking) is None:
+        await show_card(target, ctx, booking, no_day_left(booking))
+        return True
+    return False
+
+
+def no_day_left(booking: BookingView) -> str:
+    if booking.deadline is not None and booking.deadline >= booking.starts_at:
+        return error_text(BookingError("deadline_at_performance"), current_locale())
+    return _(
+        "The performance is too close for more time: the deadline stays {deadline}. You can "
+        "still pay until then.",
+        deadline=when(booking.deadline or booking.starts_at, booking.timezone),
+    )
 
 
 @router.callback_query(pressed(BookingCb, "extend"))
@@ -82,23 +114,16 @@ async def choices(
         await changed(query, ctx, customer, booking.reference)
         return
     await finish(state)
-    if no_more_time(booking):
-        text = error_text(BookingError("deadline_at_performance"), current_locale())
-        await show(query, cards.booking_text(booking, text), cards.booking_keyboard(booking))
+    if await cannot_ask(query, ctx, booking):
         await query.answer()
         return
-    offered = proposals(ctx, booking)
     text = _(
         "Until when do you need to pay booking {reference}? Now: {deadline}.",
         reference=booking.reference,
         deadline=when(booking.deadline, booking.timezone) if booking.deadline else "-",
     )
-    if not offered:
-        text += "\n" + _("The performance is close: type a date before it.")
-    markup = keyboards.extension_choices(
-        booking.reference, [(a, label) for a, label, _d in offered]
-    )
-    await show(query, text, markup)
+    offered = [(a, label) for a, label, _d in proposals(ctx, booking)]
+    await show(query, text, booking_keyboards.extension_choices(booking.reference, offered))
     await query.answer()
 
 
@@ -116,11 +141,11 @@ async def proposed(
     chosen = next(
         (d for a, _label, d in proposals(ctx, booking) if a == callback_data.action), None
     )
-    if chosen is None or not booking.is_open:
+    if chosen is None or not booking.is_open or booking.extension_pending:
         await changed(query, ctx, customer, booking.reference)
         return
     await save(state, Extending.reason, {"ref": booking.reference, "until": chosen.isoformat()})
-    await show(query, _ask_reason(chosen), keyboards.no_reason(booking.reference))
+    await show(query, _ask_reason(chosen), booking_keyboards.extension_reason(booking.reference))
     await query.answer()
 
 
@@ -143,15 +168,40 @@ async def ask_date(
     booking = await load(query, ctx, customer, callback_data.ref)
     if booking is None:
         return
+    if not booking.is_open or booking.checkout or await cannot_ask(query, ctx, booking):
+        await finish(state)
+        await query.answer()
+        return
     await save(state, Extending.date, {"ref": booking.reference})
     await show(
-        query, _("Type the date you need, for example {example}.", example=_example(ctx, booking))
+        query, _date_prompt(ctx, booking), booking_keyboards.extension_date(booking.reference)
     )
     await query.answer()
 
 
-def _example(ctx: Context, booking: BookingView) -> str:
-    return (local_today(ctx, booking) + timedelta(days=7)).strftime("%d.%m.%Y")
+def _date_prompt(ctx: Context, booking: BookingView) -> str:
+    days = days_left(ctx, booking)
+    assert days is not None  # callers checked
+    first, last = days
+    if first == last:
+        return _(
+            "Type the date you need, day first: only {example} ({date}) is possible before "
+            "the performance.",
+            example=typed_example(first),
+            date=day(first),
+        )
+    return _(
+        "Type the date you need, day first (day.month.year), for example {example}. Any day "
+        "from {first} to {last} is possible.",
+        example=typed_example(_example(first, last)),
+        first=day(first),
+        last=day(last),
+    )
+
+
+def _example(first: date, last: date) -> date:
+    """A day the bot accepts: about a week after the first one possible, never after the last."""
+    return min(first + timedelta(days=EXAMPLE_AFTER), last)
 
 
 @router.message(Extending.date, TEXT)
@@ -169,20 +219,25 @@ async def typed_date(
         await finish(state)
         await message.answer(error_text(error, current_locale()))
         return
+    if not booking.is_open or booking.checkout or await cannot_ask(message, ctx, booking):
+        await finish(state)
+        return
+    keyboard = booking_keyboards.extension_date(booking.reference)
     until = parse_day(message.text, today=local_today(ctx, booking))
     if until is None:
         await message.answer(
-            _(
-                "I could not read that date. Please type it like {example}.",
-                example=_example(ctx, booking),
-            )
+            _("I could not read that date.") + "\n" + _date_prompt(ctx, booking),
+            reply_markup=keyboard,
         )
         return
     if problem := refusal(ctx, booking, until):
-        await message.answer(problem + "\n" + _("Please type another date."))
+        text = "\n".join((problem, _("Please type another date."), _date_prompt(ctx, booking)))
+        await message.answer(text, reply_markup=keyboard)
         return
     await save(state, Extending.reason, {**data, "until": until.isoformat()})
-    await message.answer(_ask_reason(until), reply_markup=keyboards.no_reason(booking.reference))
+    await message.answer(
+        _ask_reason(until), reply_markup=booking_keyboards.extension_reason(booking.reference)
+    )
 
 
 async def extensions_booking(ctx: Context, customer: CustomerView, reference: str) -> BookingView:
@@ -194,7 +249,16 @@ async def typed_reason(
     message: Message, state: FSMContext, ctx: Context, customer: CustomerView | None
 ) -> None:
     assert message.text is not None
-    await _request(message, state, ctx, customer, message.text.strip())
+    try:
+        reason = capped(message.text, REASON_MAX)
+    except BookingError as error:  # at the same step: a shorter one, or none at all
+        data = await state.get_data()
+        await message.answer(
+            error_text(error, current_locale()) + "\n" + _("Please type a shorter reason."),
+            reply_markup=booking_keyboards.extension_reason(str(data.get("ref"))),
+        )
+        return
+    await _request(message, state, ctx, customer, reason)
 
 
 @router.callback_query(Extending.reason, pressed(ExtendCb, "noreason"))
@@ -239,4 +303,4 @@ async def _request(
         headline = _(
             "Your request was sent to the organizer. I will tell you here as soon as they decide."
         )
-    await show(target, cards.booking_text(booking, headline), cards.booking_keyboard(booking))
+    await show_card(target, ctx, booking, headline)

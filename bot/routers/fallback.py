@@ -16,7 +16,7 @@ from bot import cards
 from bot.common import actor
 from bot.i18n import _, current_locale
 from bot.routers import Handlers
-from bot.states import Cancelling, Extending, Linking, Wizard
+from bot.states import Cancelling, Extending, Linking, Wizard, WizardTyping
 
 router = Handlers("fallback")
 # Steps that wait for typed text: anything else (a photo, a sticker) gets a hint to type.
@@ -31,6 +31,7 @@ TYPING = {
         Cancelling.note,
         Extending.date,
         Extending.reason,
+        WizardTyping.quantity,
     )
 }
 # "K7M-4QX", "k7m 4qx", "K7M4QX": what a typed reference looks like before the service
@@ -59,7 +60,10 @@ async def typed_reference(
     except BookingError as error:
         await message.answer(error_text(error, current_locale()))
         return
-    await message.answer(cards.booking_text(booking), reply_markup=cards.booking_keyboard(booking))
+    now = ctx.clock.now()
+    await message.answer(
+        cards.booking_text(booking, now=now), reply_markup=cards.booking_keyboard(booking, now=now)
+    )
 
 
 @router.message()

@@ -80,8 +80,10 @@ async def successful_payment(
         "code at the entrance.",
         reference=booking.reference,
     )
+    now = ctx.clock.now()
     await message.answer(
-        cards.booking_text(booking, headline), reply_markup=cards.booking_keyboard(booking)
+        cards.booking_text(booking, headline, now=now),
+        reply_markup=cards.booking_keyboard(booking, now=now),
     )
     found = await tickets.list_tickets(
         ctx, actor=FALLBACK, customer_id=booking.customer_id, reference=booking.reference

@@ -20,6 +20,7 @@ from starlette.routing import Route
 from booking.context import Context
 from booking.errors import BookingError
 from booking.i18n import error_text, translations
+from booking.item_lines import item_lines
 from booking.payment_providers import (
     CheckoutRequest,
     PaymentProvider,
@@ -194,8 +195,9 @@ class _PayPage:
             total=money(booking.total_minor, booking.currency, locale),
             deadline=when(booking.deadline, tz, locale) if booking.deadline else "",
             starts=when(booking.starts_at, tz, locale),
-            items=[(i.tariff_name, i.seat, money(i.price_minor, booking.currency, locale))
-                   for i in booking.items],
+            lines=[(line, money(line.unit_price_minor, booking.currency, locale),
+                    money(line.total_minor, booking.currency, locale))
+                   for line in item_lines(booking.items)],
             **values,
         )  # fmt: skip
 

@@ -150,11 +150,14 @@ async def test_sold_out_general_admission_is_refused(ctx):
     ana = await make_customer(ctx)
     await make_held_booking(ctx, cat, ana, quantity=2)
 
-    await refused("sold_out", make_held_booking(ctx, cat, ana, quantity=2))
+    # One left: asking for two says so (issue 11); none left is "sold_out".
+    error = await refused("not_enough_left", make_held_booking(ctx, cat, ana, quantity=2))
+    assert error.params == {"left": 1}
 
     assert await remaining(ctx, cat, cat.ga_area) == 1
     assert await make_held_booking(ctx, cat, ana, quantity=1)
     assert await remaining(ctx, cat, cat.ga_area) == 0
+    await refused("sold_out", make_held_booking(ctx, cat, ana, quantity=1))
 
 
 async def test_more_seats_together_than_a_row_has_is_sold_out_and_takes_nothing(ctx):

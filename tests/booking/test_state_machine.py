@@ -165,6 +165,11 @@ async def read_tables(session: AsyncSession) -> Tables:
 NO_LATER_DATE = ("deadline_at_performance", "deadline_not_later")
 
 
+def short(left: int) -> str:
+    """The refusal of a hold asking for more than ``left`` places (issue 11)."""
+    return "not_enough_left" if left else "sold_out"
+
+
 class BookingMachine(RuleBasedStateMachine):
     def __init__(self, template: Path, workdir: Path) -> None:
         super().__init__()
@@ -173,7 +178,11 @@ class BookingMachine(RuleBasedStateMachine):
         url = databases.sqlite_copy(template, self.path)
         self.clock = FrozenClock(START)
         self.ctx = Context.create(
-            CoreSettings(database_url=url, secret_key="test-secret", _env_file=None),  # type: ignore[call-arg, unused-ignore]
+            # No limit of open holds per customer: this model does not count them (the limit
+            # has its own tests in test_availability_rules.py and the race in concurrency/).
+            CoreSettings(  # type: ignore[call-arg, unused-ignore]
+                database_url=url, secret_key="test-secret", max_open_holds=0, _env_file=None
+            ),
             clock=self.clock,
         )
         self.cat: Catalog | None = None
@@ -301,7 +310,8 @@ class BookingMachine(RuleBasedStateMachine):
             assert isinstance(outcome, BookingView), outcome
             assert outcome.status == states.HELD and outcome.checkout == buy
         else:
-            self.expect_refusal(outcome, "sold_out")
+            self.expect_refusal(outcome, short(before))
+            assert before == 0 or outcome.params == {"left": before}  # type: ignore[union-attr]
 
     @rule(who=PICK, picks=st.lists(PICK, min_size=1, max_size=3))
     def hold_chosen_seats(self, who: int, picks: list[int]) -> None:
@@ -315,12 +325,13 @@ class BookingMachine(RuleBasedStateMachine):
             assert isinstance(outcome, BookingView), outcome
         else:
             # The gauge is decremented first: when it is short the refusal says "sold out".
-            self.expect_refusal(outcome, "seat_taken", "sold_out")
+            self.expect_refusal(outcome, "seat_taken", "sold_out", "not_enough_left")
 
     @rule(who=PICK, quantity=st.integers(1, 3))
     def hold_best_seats(self, who: int, quantity: int) -> None:
         self.steps["hold_best"] += 1
-        run = places.adjacent_run(self.free_seats(self.tables()), quantity)
+        free = self.free_seats(self.tables())
+        run = places.adjacent_run(free, quantity)
         outcome = self.hold(who, [holds.Line(self.catalog.seat_tariff, quantity=quantity)])
         if self.started():
             self.expect_refusal(outcome, "performance_started")
@@ -328,8 +339,10 @@ class BookingMachine(RuleBasedStateMachine):
             assert isinstance(outcome, BookingView), outcome
             got = [i.seat for i in outcome.items if i.seat is not None]
             assert len(got) == quantity and len(set(got)) == quantity
+        elif len(free) < quantity:
+            self.expect_refusal(outcome, short(len(free)))
         else:
-            self.expect_refusal(outcome, "sold_out")
+            self.expect_refusal(outcome, "sold_out")  # enough seats, none side by side
 
     @rule(who=PICK, standing=st.integers(1, 2), seated=st.integers(1, 2))
     def hold_standing_and_seated_together(self, who: int, standing: int, seated: int) -> None:
@@ -351,7 +364,7 @@ class BookingMachine(RuleBasedStateMachine):
             assert isinstance(outcome, BookingView), outcome
             assert len(outcome.items) == standing + seated
         else:
-            self.expect_refusal(outcome, "sold_out")
+            self.expect_refusal(outcome, "sold_out", "not_enough_left")
 
     # --- paying ---------------------------------------------------------------------------
 

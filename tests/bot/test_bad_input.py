@@ -152,8 +152,9 @@ async def test_a_date_that_sold_out_while_choosing_sends_the_customer_back_to_th
 
     reply = await ana.press("Hold until")
 
-    assert reply.texts[0].startswith("Sorry, there are not enough places left for this date.")
-    assert "Choose a date:" in reply.text
+    # One place is left: the quantity step again, saying how many (issue 11, point 6).
+    assert reply.texts[0].startswith("Sorry, only 1 remaining for this date.")
+    assert "How many places?" in reply.text
     assert await db.references(desk.ctx, "held") != [] and len(await db.references(desk.ctx)) == 1
 
 
@@ -197,14 +198,21 @@ async def test_typed_extension_dates_in_the_past_after_the_show_or_unreadable_ar
     await ana.press(reference)
     await ana.press("Ask for more time")
     reply = await ana.press("Another date")
-    assert "Type the date you need, for example 30.11.2026." in reply.text
+    # Issue 11: the example is a date that would be accepted (after the deadline of 30 Nov).
+    prompt = (
+        "Type the date you need, day first (day.month.year), for example 07.12.2026. Any day "
+        "from Tue 1 Dec 2026 to Tue 22 Dec 2026 is possible."
+    )
+    assert prompt in reply.text
 
     reply = await ana.send("01.11.2026")
-    assert reply.texts == ["That date has already passed.\nPlease type another date."]
+    assert reply.texts == [f"That date has already passed.\nPlease type another date.\n{prompt}"]
     reply = await ana.send("2027-01-15")
-    assert reply.texts == ["That date is after the performance.\nPlease type another date."]
+    assert reply.texts == [
+        f"That date is after the performance.\nPlease type another date.\n{prompt}"
+    ]
     reply = await ana.send("next friday")
-    assert reply.texts == ["I could not read that date. Please type it like 30.11.2026."]
+    assert reply.texts == [f"I could not read that date.\n{prompt}"]
     reply = await ana.send("18.12")
     assert "Asking for more time until Fri 18 Dec 2026." in reply.text
     reply = await ana.press("Send without a reason")

@@ -4,10 +4,21 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
+from booking.context import Context
 from booking.services import customers, reminders
 from tests.bot import db
-from tests.bot.conftest import Desk
+from tests.bot.conftest import Desk, Recorder
 from tests.builders import make_catalog
+
+
+@pytest.fixture
+def sqlite_ctx(sqlite_ctx: Context) -> Context:
+    """Email is configured here, so codes can be mailed (tests/bot/test_email_off.py: not)."""
+    sqlite_ctx.channels["email"] = Recorder()
+    return sqlite_ctx
+
 
 ZOE = 2001
 
@@ -20,7 +31,7 @@ async def test_a_french_customer_books_is_reminded_and_cancels_in_french(
     zoe = desk.person(ZOE, language="fr-CH", first_name="Zoé")
 
     reply = await zoe.send("/events")
-    assert reply.texts == ["Test Concert\nChoisissez une date :"]
+    assert reply.texts == ["Test Concert\nSalle Test\nChoisissez une date :"]  # with the venue
     assert zoe.buttons() == ["mer. 23 déc., 10:00"]
     reply = await zoe.press("mer. 23 déc.")
     assert "Standing · Floor · 45,00\u00a0CHF — réservable jusqu'au lun. 30 nov., 23:59" in (

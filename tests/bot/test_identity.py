@@ -17,7 +17,7 @@ from booking.services.holds import Line
 from booking.views import BookingView, CustomerView, OutboxView
 from bot import channel as telegram_channel
 from tests.bot import db
-from tests.bot.conftest import Desk, Person, deep_link, linked_customer
+from tests.bot.conftest import Desk, Person, Recorder, deep_link, linked_customer
 from tests.builders import STAFF, make_catalog, make_customer
 
 VICTIM, EVE, ZED = 1001, 6660, 6661
@@ -25,6 +25,19 @@ NOT_VALID = "This link is not valid or has expired; ask for a new booking email.
 MOVE_PROMPT = "These bookings are linked to another Telegram account."
 MOVED_NOTICE = "Your bookings were linked to another Telegram account"
 NO_BOOKINGS = "You have no bookings yet."
+
+
+@pytest.fixture
+def ctx(ctx: Context) -> Context:
+    """Email is configured here, so codes can be mailed (tests/bot/test_email_off.py: not)."""
+    ctx.channels["email"] = Recorder()
+    return ctx
+
+
+@pytest.fixture
+def sqlite_ctx(sqlite_ctx: Context) -> Context:
+    sqlite_ctx.channels["email"] = Recorder()
+    return sqlite_ctx
 
 
 async def box_office_customer(ctx: Context) -> tuple[CustomerView, BookingView]:

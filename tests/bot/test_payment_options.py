@@ -17,8 +17,9 @@ async def test_without_telegram_payments_the_bot_gives_the_signed_pay_link(
 ) -> None:
     await make_catalog(sqlite_ctx)
     await linked_customer(sqlite_ctx, ANA)
-    settings = bot_settings(fake_bot_api, payments=False, pay_provider="test",
-                            public_url="https://tickets.example.org")
+    settings = bot_settings(
+        fake_bot_api, payments=False, pay_provider="test", public_url="https://tickets.example.org"
+    )
     async with running(Desk(fake_bot_api, sqlite_ctx, settings)) as desk:
         ana = desk.person(ANA)
         reference = await hold_two(ana)
@@ -38,8 +39,9 @@ async def test_without_any_online_payment_the_bot_says_so_and_offers_no_pay_now(
 ) -> None:
     await make_catalog(sqlite_ctx)
     await linked_customer(sqlite_ctx, ANA)
-    async with running(Desk(fake_bot_api, sqlite_ctx,
-                            bot_settings(fake_bot_api, payments=False))) as desk:
+    async with running(
+        Desk(fake_bot_api, sqlite_ctx, bot_settings(fake_bot_api, payments=False))
+    ) as desk:
         ana = desk.person(ANA)
         await ana.send("/events")
         await ana.press("Wed 23 Dec")

@@ -88,13 +88,23 @@ async def test_listings_are_kept_a_second_and_read_again_when_forgotten_or_the_c
     listings = Listings(ctx, keep=60)
     (before,) = await listings.performances(cat.event_id)
     customer = await make_customer(ctx)
-    await holds.hold(ctx, actor=STAFF, customer_id=customer.id,
-                     performance_id=cat.performance_id, lines=[Line(cat.ga_tariff, 4)])
+    await holds.hold(
+        ctx,
+        actor=STAFF,
+        customer_id=customer.id,
+        performance_id=cat.performance_id,
+        lines=[Line(cat.ga_tariff, 4)],
+    )
 
     assert (await listings.performances(cat.event_id))[0].remaining == before.remaining
     listings.forget()
     assert (await listings.performances(cat.event_id))[0].remaining == before.remaining - 4
-    await holds.hold(ctx, actor=STAFF, customer_id=customer.id,
-                     performance_id=cat.performance_id, lines=[Line(cat.ga_tariff, 1)])
+    await holds.hold(
+        ctx,
+        actor=STAFF,
+        customer_id=customer.id,
+        performance_id=cat.performance_id,
+        lines=[Line(cat.ga_tariff, 1)],
+    )
     ctx.clock.advance(timedelta(minutes=5))  # type: ignore[attr-defined]
     assert (await listings.performances(cat.event_id))[0].remaining == before.remaining - 5

@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -42,6 +43,13 @@ from tests.builders import (
 )
 
 PROVIDER = "test"
+
+
+@pytest.fixture(autouse=True)
+def no_open_holds_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One customer holds here again and again: the limit of open holds per customer (issue
+    11, raced in test_open_holds_race.py) is off, so these races stay about payments."""
+    monkeypatch.setenv("GUICHET_MAX_OPEN_HOLDS", "0")
 
 
 def pay(ctx: Context, booking: BookingView, event_id: str) -> Awaitable[PaymentResult]:

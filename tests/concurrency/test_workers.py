@@ -30,6 +30,13 @@ HELD = 50
 TIMEOUT = 90.0  # seconds for a worker to start, or to finish
 
 
+@pytest.fixture(autouse=True)
+def no_open_holds_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One customer holds here again and again: the limit of open holds per customer (issue
+    11, raced in test_open_holds_race.py) is off, so these races stay about reminders."""
+    monkeypatch.setenv("GUICHET_MAX_OPEN_HOLDS", "0")
+
+
 async def fifty_bookings_with_a_reminder_due(ctx: Context) -> datetime:
     """50 holds whose "3 days left" reminder is due at the returned moment (and no other)."""
     cat = await make_catalog(ctx, capacity=HELD)

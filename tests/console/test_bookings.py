@@ -325,7 +325,9 @@ async def test_a_new_booking_with_bad_values_comes_back_with_them(
         {**base, f"qty_{cat.ga_tariff}": "3", "email": "x@example.org", "name": "Too Many"},
     )
     assert sold_out.status_code == 400
-    assert "not enough places left" in sold_out.text and 'value="3"' in sold_out.text
+    # Two places, three asked: it says how many are left (issue 11).
+    assert "Sorry, only 2 remaining for this date." in sold_out.text
+    assert 'value="3"' in sold_out.text
     bad_email = await console.post(
         "/console/bookings/new",
         {**base, f"qty_{cat.ga_tariff}": "1", "email": "not-an-email", "name": "X"},

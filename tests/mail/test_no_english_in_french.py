@@ -31,6 +31,7 @@ PAYLOADS: dict[str, dict[str, object]] = {
     },
     "mail_too_large": {"limit": "5 MB"},
     "mail_not_owner": {"sender": "x@exemple.fr"},
+    "mail_which_command": {"options": ["cancel", "extend"]},
     "mail_forged": {"sender": "x@exemple.fr"},
     "mail_done": {"action": "extension_approved", "until": UNTIL},
     "mail_extension_requested": {"until": UNTIL},

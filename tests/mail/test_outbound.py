@@ -56,12 +56,15 @@ async def test_booking_held_email_has_everything_to_act_on_it(
     for expected in (
         f"3 × Standing, {money(4500, 'CHF', 'en')} each",
         f"Total: {money(13500, 'CHF', 'en')}",
-        "Pay before: Mon 30 Nov 2026, 23:59 (Europe/Zurich)",  # the venue's timezone
+        "Pay before: Mon 30 Nov 2026, 23:59 (Switzerland Time)",  # the venue's place
         "https://tickets.venue.example/pay/",
         "https://t.me/GuichetTestBot?start=",
         "PAY: to receive the payment link",
-        "CANCEL: followed by a reason",
-        "EXTEND: with a date",
+        "CANCEL: then your reason on the same line",
+        # A day this booking would get (a week after its deadline), and how to read it.
+        "EXTEND: to ask the organizer for more time",
+        "For example: EXTEND 8/12",  # deadline 30/11 23:59: a week after 1/12
+        "Dates are written day first: 12/10 is 12 October.",
     ):
         assert expected in text, expected
     html = message.get_body(("html",))

@@ -31,11 +31,32 @@ SEND_METHODS = frozenset({"sendmessage", "sendphoto", "senddocument", "sendinvoi
 # or a text of "42" or "true" would come back as a number or a boolean.
 _STRING_PARAMS = frozenset(
     {
-        "text", "caption", "data", "title", "description", "payload", "currency", "url",
-        "provider_token", "provider_data", "start_parameter", "parse_mode", "callback_query_id",
-        "pre_checkout_query_id", "error_message", "secret_token", "photo", "document", "file_id",
-        "inline_message_id", "business_connection_id", "message_effect_id", "language_code",
-        "ip_address", "photo_url", "emoji",
+        "text",
+        "caption",
+        "data",
+        "title",
+        "description",
+        "payload",
+        "currency",
+        "url",
+        "provider_token",
+        "provider_data",
+        "start_parameter",
+        "parse_mode",
+        "callback_query_id",
+        "pre_checkout_query_id",
+        "error_message",
+        "secret_token",
+        "photo",
+        "document",
+        "file_id",
+        "inline_message_id",
+        "business_connection_id",
+        "message_effect_id",
+        "language_code",
+        "ip_address",
+        "photo_url",
+        "emoji",
     }
 )
 _NOT_MODIFIED = (
@@ -70,7 +91,8 @@ class Call:
             return []
         return [
             (b["text"], b.get("callback_data", ""))
-            for row in markup.get("inline_keyboard", []) for b in row
+            for row in markup.get("inline_keyboard", [])
+            for b in row
         ]
 
     def __repr__(self) -> str:  # bytes would drown the AssertionError messages
@@ -81,11 +103,20 @@ class Call:
 class ApiError(Exception):
     """Raised by a method handler (or scripted by ``fail_next``) to answer with Telegram's error."""
 
-    def __init__(self, status: int, description: str, retry_after: int | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        description: str,
+        retry_after: int | None = None,
+        page: str | None = None,
+    ) -> None:
         super().__init__(description)
         self.status, self.description, self.retry_after = status, description, retry_after
+        self.page = page  # answered instead of JSON, as a proxy in front of Telegram does
 
     def response(self) -> web.Response:
+        if self.page is not None:
+            return web.Response(text=self.page, status=self.status, content_type="text/html")
         body: JSON = {"ok": False, "error_code": self.status, "description": self.description}
         if self.retry_after is not None:
             body["parameters"] = {"retry_after": self.retry_after}
@@ -176,16 +207,25 @@ class FakeBotAPI:
         self._runner: web.AppRunner | None = None
         self.base_url = ""
         self._handlers: dict[str, Handler] = {
-            "getme": self._get_me, "getupdates": self._get_updates,
-            "setwebhook": self._set_webhook, "deletewebhook": self._delete_webhook,
-            "getwebhookinfo": self._get_webhook_info, "sendmessage": self._send_message,
+            "getme": self._get_me,
+            "getupdates": self._get_updates,
+            "setwebhook": self._set_webhook,
+            "deletewebhook": self._delete_webhook,
+            "getwebhookinfo": self._get_webhook_info,
+            "sendmessage": self._send_message,
             "editmessagetext": self._edit_message_text,
             "editmessagereplymarkup": self._edit_message_reply_markup,
-            "answercallbackquery": self._true, "answerprecheckoutquery": self._true,
-            "sendphoto": self._send_photo, "senddocument": self._send_document,
-            "sendinvoice": self._send_invoice, "setmycommands": self._set_my_commands,
-            "getmycommands": self._get_my_commands, "deletemessage": self._delete_message,
-            "getfile": self._get_file, "close": self._true, "logout": self._true,
+            "answercallbackquery": self._true,
+            "answerprecheckoutquery": self._true,
+            "sendphoto": self._send_photo,
+            "senddocument": self._send_document,
+            "sendinvoice": self._send_invoice,
+            "setmycommands": self._set_my_commands,
+            "getmycommands": self._get_my_commands,
+            "deletemessage": self._delete_message,
+            "getfile": self._get_file,
+            "close": self._true,
+            "logout": self._true,
         }
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -202,7 +242,9 @@ class FakeBotAPI:
         return self
 
     async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
         self._closing = True
@@ -220,12 +262,20 @@ class FakeBotAPI:
 
     # -- recording and assertions ----------------------------------------------------------
     def fail_next(
-        self, method: str, status: int, description: str, retry_after: int | None = None,
-        *, times: int = 1,
+        self,
+        method: str,
+        status: int,
+        description: str,
+        retry_after: int | None = None,
+        *,
+        times: int = 1,
+        page: str | None = None,
     ) -> None:
-        """Answer the next ``times`` calls of ``method`` with this Telegram error."""
+        """Answer the next ``times`` calls of ``method`` with this Telegram error (with
+        ``page``: that HTML instead of Telegram's JSON, as a failing proxy answers)."""
         for _ in range(times):
-            self._failures[method.lower()].append(ApiError(status, description, retry_after))
+            error = ApiError(status, description, retry_after, page)
+            self._failures[method.lower()].append(error)
 
     def listen(self, listener: Callable[[Call], None]) -> None:
         """Call ``listener`` with every recorded call as it happens (benchmarks use this
@@ -235,7 +285,8 @@ class FakeBotAPI:
     def sent_messages(self, chat_id: int) -> list[Call]:
         """Successful send* calls (message, photo, document, invoice) to ``chat_id``, in order."""
         return [
-            c for c in self.calls
+            c
+            for c in self.calls
             if c.ok and c.method.lower() in SEND_METHODS and c.params.get("chat_id") == chat_id
         ]
 
@@ -320,12 +371,19 @@ class FakeBotAPI:
             await self._wait_changed(remaining)
 
     def send_text(
-        self, user_id: int, text: str, *, first_name: str = "Ada", language_code: str = "en",
+        self,
+        user_id: int,
+        text: str,
+        *,
+        first_name: str = "Ada",
+        language_code: str = "en",
         enqueue: bool = True,
     ) -> JSON:
         """A private text message from the user (``enqueue=False`` only builds it, for webhooks)."""
         self._users[user_id] = {
-            "id": user_id, "is_bot": False, "first_name": first_name,
+            "id": user_id,
+            "is_bot": False,
+            "first_name": first_name,
             "language_code": language_code,
         }
         message = self._user_message(user_id, text=text)
@@ -340,12 +398,20 @@ class FakeBotAPI:
     ) -> JSON:
         """The user presses an inline button of message ``message_id`` in their private chat."""
         # A snapshot: later edits must not change an update that is already queued.
-        message = dict(self._messages.get((user_id, message_id)) or {
-            "chat": self._chat(user_id), "message_id": message_id, "date": 0,  # inaccessible
-        })
+        message = dict(
+            self._messages.get((user_id, message_id))
+            or {
+                "chat": self._chat(user_id),
+                "message_id": message_id,
+                "date": 0,  # inaccessible
+            }
+        )
         query = {
-            "id": str(next(self._ids)), "from": self._user(user_id),
-            "chat_instance": f"ci-{user_id}", "message": message, "data": data,
+            "id": str(next(self._ids)),
+            "from": self._user(user_id),
+            "chat_instance": f"ci-{user_id}",
+            "message": message,
+            "data": data,
         }
         return self._update({"callback_query": query}, enqueue)
 
@@ -353,19 +419,30 @@ class FakeBotAPI:
         self, user_id: int, payload: str, total_amount: int, currency: str, *, enqueue: bool = True
     ) -> JSON:
         query = {
-            "id": str(next(self._ids)), "from": self._user(user_id), "currency": currency,
-            "total_amount": total_amount, "invoice_payload": payload,
+            "id": str(next(self._ids)),
+            "from": self._user(user_id),
+            "currency": currency,
+            "total_amount": total_amount,
+            "invoice_payload": payload,
         }
         return self._update({"pre_checkout_query": query}, enqueue)
 
     def successful_payment(
-        self, user_id: int, payload: str, total_amount: int, currency: str, *,
+        self,
+        user_id: int,
+        payload: str,
+        total_amount: int,
+        currency: str,
+        *,
         telegram_payment_charge_id: str | None = None,
-        provider_payment_charge_id: str | None = None, enqueue: bool = True,
+        provider_payment_charge_id: str | None = None,
+        enqueue: bool = True,
     ) -> JSON:
         n = next(self._ids)
         payment = {
-            "currency": currency, "total_amount": total_amount, "invoice_payload": payload,
+            "currency": currency,
+            "total_amount": total_amount,
+            "invoice_payload": payload,
             "telegram_payment_charge_id": telegram_payment_charge_id or f"tg-charge-{n}",
             "provider_payment_charge_id": provider_payment_charge_id or f"provider-charge-{n}",
         }
@@ -397,8 +474,11 @@ class FakeBotAPI:
     def _user_message(self, user_id: int, **content: Any) -> JSON:
         # Both sides of a private chat share one message_id sequence, as on Telegram.
         return {
-            "message_id": next(self._message_ids[user_id]), "date": int(time.time()),
-            "chat": self._chat(user_id), "from": self._user(user_id), **content,
+            "message_id": next(self._message_ids[user_id]),
+            "date": int(time.time()),
+            "chat": self._chat(user_id),
+            "from": self._user(user_id),
+            **content,
         }
 
     # -- HTTP ------------------------------------------------------------------------------
@@ -434,21 +514,27 @@ class FakeBotAPI:
 
     async def _get_me(self, req: _Request) -> JSON:
         return self._bot_user(req.token) | {
-            "can_join_groups": True, "can_read_all_group_messages": False,
+            "can_join_groups": True,
+            "can_read_all_group_messages": False,
             "supports_inline_queries": False,
         }
 
     def _bot_user(self, token: str) -> JSON:
         bot_id = token.split(":", 1)[0]
         return {
-            "id": int(bot_id) if bot_id.isdigit() else 1, "is_bot": True,
-            "first_name": "Guichet", "username": "guichet_test_bot",
+            "id": int(bot_id) if bot_id.isdigit() else 1,
+            "is_bot": True,
+            "first_name": "Guichet",
+            "username": "guichet_test_bot",
         }
 
     async def _get_updates(self, req: _Request) -> list[JSON]:
         if self.webhook_url:
-            raise ApiError(409, "Conflict: can't use getUpdates method while webhook is active; "
-                           "use deleteWebhook to delete the webhook first")
+            raise ApiError(
+                409,
+                "Conflict: can't use getUpdates method while webhook is active; "
+                "use deleteWebhook to delete the webhook first",
+            )
         params = req.params
         offset = int(params.get("offset") or 0)
         if offset > 0:  # confirms (forgets) every update before it
@@ -485,15 +571,19 @@ class FakeBotAPI:
 
     async def _get_webhook_info(self, req: _Request) -> JSON:
         return {
-            "url": self.webhook_url, "has_custom_certificate": False,
+            "url": self.webhook_url,
+            "has_custom_certificate": False,
             "pending_update_count": len(self._updates),
         }
 
     def _bot_message(self, req: _Request, **content: Any) -> JSON:
         chat_id = _chat_id(req.params)
         message = {
-            "message_id": next(self._message_ids[chat_id]), "date": int(time.time()),
-            "chat": self._chat(chat_id), "from": self._bot_user(req.token), **content,
+            "message_id": next(self._message_ids[chat_id]),
+            "date": int(time.time()),
+            "chat": self._chat(chat_id),
+            "from": self._bot_user(req.token),
+            **content,
         }
         if markup := _inline_markup(req.params):
             message["reply_markup"] = markup
@@ -526,21 +616,32 @@ class FakeBotAPI:
 
     async def _send_photo(self, req: _Request) -> JSON:
         file_id, size = self._upload(req, "photo")
-        photo = {"file_id": file_id, "file_unique_id": f"u{file_id}", "width": 320,
-                 "height": 320, "file_size": size}
+        photo = {
+            "file_id": file_id,
+            "file_unique_id": f"u{file_id}",
+            "width": 320,
+            "height": 320,
+            "file_size": size,
+        }
         return self._captioned(req, photo=[photo])
 
     async def _send_document(self, req: _Request) -> JSON:
         file_id, size = self._upload(req, "document")
-        document = {"file_id": file_id, "file_unique_id": f"u{file_id}", "file_size": size,
-                    "file_name": req.filenames.get("document", "document")}
+        document = {
+            "file_id": file_id,
+            "file_unique_id": f"u{file_id}",
+            "file_size": size,
+            "file_name": req.filenames.get("document", "document"),
+        }
         return self._captioned(req, document=document)
 
     async def _send_invoice(self, req: _Request) -> JSON:
         p = req.params
         invoice = {
-            "title": p.get("title", ""), "description": p.get("description", ""),
-            "start_parameter": p.get("start_parameter", ""), "currency": p.get("currency", ""),
+            "title": p.get("title", ""),
+            "description": p.get("description", ""),
+            "start_parameter": p.get("start_parameter", ""),
+            "currency": p.get("currency", ""),
             "total_amount": sum(int(price["amount"]) for price in p.get("prices", [])),
         }
         return self._bot_message(req, invoice=invoice)
@@ -581,8 +682,12 @@ class FakeBotAPI:
         if file_id not in self.uploads:
             raise ApiError(400, "Bad Request: invalid file_id")
         size = len(self.uploads[file_id])
-        return {"file_id": file_id, "file_unique_id": f"u{file_id}", "file_size": size,
-                "file_path": f"files/{file_id}"}
+        return {
+            "file_id": file_id,
+            "file_unique_id": f"u{file_id}",
+            "file_size": size,
+            "file_path": f"files/{file_id}",
+        }
 
     def _commands_key(self, req: _Request) -> tuple[str, str]:
         scope = req.params.get("scope") or {"type": "default"}

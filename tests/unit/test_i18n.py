@@ -22,7 +22,7 @@ def test_every_message_has_a_french_translation_with_the_same_placeholders(messa
 
 
 def test_errors_render_in_the_users_language_with_their_parameters() -> None:
-    error = BookingError("bad_quantity", max=4)
+    error = BookingError("bad_quantity", min=1, max=4)
     assert error_text(error, "en") == "Please choose between 1 and 4 places."
     assert error_text(error, "fr-CH") == "Choisissez entre 1 et 4 places."
     assert error_text(error, "de") == "Please choose between 1 and 4 places."  # falls back

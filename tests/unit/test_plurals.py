@@ -147,7 +147,7 @@ def test_the_bot_shows_seats_in_the_language_of_the_update() -> None:
         6500, "CHF", False, (ItemView(1, 1, 1, "Assis", 6500, seat),),
     )  # fmt: skip
     with use_locale("fr"):
-        assert items_lines(booking) == ["1 × Assis", "  · Parterre · rang A · place 5"]
+        assert items_lines(booking) == ["1 × Assis", "  · Parterre · rang A · 5"]  # issue 11
         invoice = ngettext(
             "Booking {reference} · {date} · {n} place",
             "Booking {reference} · {date} · {n} places",
@@ -157,4 +157,4 @@ def test_the_bot_shows_seats_in_the_language_of_the_update() -> None:
         )
         assert invoice == "Réservation ABC-DEF · mer. · 1 place"
     with use_locale("en"):
-        assert items_lines(booking)[1] == "  · Parterre · row A · seat 5"
+        assert items_lines(booking)[1] == "  · Parterre · row A · 5"

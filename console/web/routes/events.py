@@ -92,6 +92,8 @@ def event_form(page: Page, settings: EventSettings | None = None, **extra: str) 
         cancellation_allowed="on" if s.cancellation_allowed else "",
         max_per_order=str(s.max_per_order),
         currency=s.currency,
+        show_remaining_below=str(s.show_remaining_below),
+        picture_url=s.picture_url,
         **optional,
         **extra,
     )
@@ -118,6 +120,9 @@ def read_event(form: Form, currency: str = "CHF") -> EventSettings | None:
             if "currency" in form.values
             else currency
         ),
+        show_remaining_below=form.integer("show_remaining_below", low=0, high=1_000_000) or 0,
+        # Checked by the core (https only), which names the field when it refuses it.
+        picture_url=form.text("picture_url", max_length=catalog.PICTURE_URL_MAX),
     )
     return settings if form.ok else None
 
@@ -131,6 +136,7 @@ def tariff_form(page: Page, row: TariffRow | None = None, *, currency: str = "CH
             hold_channels=list(CHANNELS),
             buy_channels=list(CHANNELS),
             customer_types=list(CUSTOMER_TYPES),
+            min_per_booking="1",
             active="on",
         )
     s = row.settings
@@ -146,6 +152,8 @@ def tariff_form(page: Page, row: TariffRow | None = None, *, currency: str = "CH
         customer_types=list(s.customer_types),
         days_after_booking="" if s.days_after_booking is None else str(s.days_after_booking),
         days_before_event="" if s.days_before_event is None else str(s.days_before_event),
+        min_per_booking=str(s.min_per_booking),
+        max_per_booking="" if s.max_per_booking is None else str(s.max_per_booking),
         active="on" if s.active else "",
     )
 
@@ -161,6 +169,8 @@ def read_tariff(form: Form, currency: str) -> TariffSettings | None:
         days_after_booking=form.integer("days_after_booking", low=0, high=365),
         days_before_event=form.integer("days_before_event", low=0, high=365),
         active=form.flag("active"),
+        min_per_booking=form.integer("min_per_booking", low=1, high=1000) or 1,
+        max_per_booking=form.integer("max_per_booking", low=1, high=1000),
     )
     return settings if form.ok else None
 
