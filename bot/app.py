@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from aiogram import Bot, Dispatcher
+from aiogram.dispatcher.event.telegram import TelegramEventObserver
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
-from aiogram.types import Update
+from aiogram.types import TelegramObject, Update
 
 from booking.context import Context
 from bot.command_case import CommandCase
+from bot.direct_routes import Routes, message_routes, press_routes
 from bot.listings import Listings
 from bot.middlewares import CustomerMiddleware, KnownCustomers
 from bot.routers import (
@@ -54,11 +56,37 @@ ROUTERS = (
 
 class GuichetDispatcher(Dispatcher):
     """aiogram's Dispatcher, with one view of the conversation state per update (see
-    ``bot.storage.update_scope``). Polling and the webhook both come through feed_update."""
+    ``bot.storage.update_scope``), and button presses and messages looked up instead of
+    offered to every router (``bot.direct_routes``; set by ``route_directly`` once the routers
+    are in). Polling and the webhook both come through feed_update."""
+
+    direct: dict[str, Routes] | None = None  # by update type
+
+    def route_directly(self) -> None:
+        for kind in ("callback_query", "message"):
+            own = self.observers[kind]
+            if own.handlers or own.middleware:  # they would be skipped by the lookup
+                raise ValueError(f"the dispatcher itself takes no {kind}: put it in a router")
+        routers = list(self.sub_routers)
+        self.direct = {"callback_query": press_routes(routers), "message": message_routes(routers)}
 
     async def feed_update(self, bot: Bot, update: Update, **kwargs: Any) -> Any:
         with update_scope():
             return await super().feed_update(bot, update, **kwargs)
+
+    async def _propagate_event(
+        self,
+        observer: TelegramEventObserver | None,
+        update_type: str,
+        event: TelegramObject,
+        **kwargs: Any,
+    ) -> Any:
+        # Called by propagate_event once the dispatcher's own outer middlewares (CommandCase)
+        # have run.
+        routes = self.direct.get(update_type) if self.direct is not None else None
+        if routes is not None:
+            return await routes.propagate(event, kwargs)
+        return await super()._propagate_event(observer, update_type, event, **kwargs)
 
 
 def build_dispatcher(
@@ -90,6 +118,7 @@ def build_dispatcher(
     dispatcher.message.outer_middleware(CommandCase())  # /START works like /start
     for handlers in ROUTERS:
         dispatcher.include_router(handlers.build())
+    dispatcher.route_directly()
     return dispatcher
 
 

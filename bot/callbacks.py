@@ -6,11 +6,13 @@ Telegram allows 64 bytes of callback data; the prefixes stay short for that reas
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Any
 
+from aiogram.filters import Filter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery
+
+SEPARATOR = ":"  # aiogram's default, kept by every factory here
 
 
 class MenuCb(CallbackData, prefix="m"):
@@ -53,9 +55,38 @@ class LangCb(CallbackData, prefix="l"):
     action: str  # a locale: en, fr
 
 
-def pressed(
-    factory: type[CallbackData], *actions: str
-) -> Callable[[CallbackQuery], Awaitable[bool | dict[str, Any]]]:
+class Pressed(Filter):
+    """A filter for presses of ``factory``'s buttons with one of ``actions`` (see ``pressed``).
+
+    ``keys`` (prefix, action) say which presses it can accept at all: the dispatcher routes
+    a press only to the handlers whose filters can (bot.direct_routes)."""
+
+    def __init__(self, factory: type[CallbackData], actions: tuple[str, ...]) -> None:
+        self.factory = factory
+        self.separator = factory.__separator__
+        self.head = factory.__prefix__ + self.separator
+        self.actions = frozenset(actions)
+        self.keys = frozenset((factory.__prefix__, action) for action in actions)
+
+    async def __call__(self, query: CallbackQuery) -> bool | dict[str, Any]:
+        data = query.data or ""
+        if not data.startswith(self.head):
+            return False
+        if data[len(self.head) :].split(self.separator, 1)[0] not in self.actions:
+            return False
+        try:
+            return {"callback_data": self.factory.unpack(data)}
+        except (TypeError, ValueError):  # a forged or outdated payload: nobody's button
+            return False
+
+
+def press_key(data: str) -> tuple[str, str]:
+    """The (prefix, action) of a press's payload: what ``Pressed.keys`` are made of."""
+    prefix, _, rest = data.partition(SEPARATOR)
+    return prefix, rest.partition(SEPARATOR)[0]
+
+
+def pressed(factory: type[CallbackData], *actions: str) -> Pressed:
     """A filter for presses of ``factory``'s buttons with one of ``actions``.
 
     It compares the prefix and the action (the first field of every factory here) as text, and
@@ -63,19 +94,6 @@ def pressed(
     validates the payload in every handler it is tried on, a measurable part of each press.
     ``callback_data`` reaches the handler as with aiogram's filter.
     """
-    separator = factory.__separator__
-    head = factory.__prefix__ + separator
-    wanted = frozenset(actions)
-
-    async def check(query: CallbackQuery) -> bool | dict[str, Any]:
-        data = query.data or ""
-        if not data.startswith(head):
-            return False
-        if data[len(head) :].split(separator, 1)[0] not in wanted:
-            return False
-        try:
-            return {"callback_data": factory.unpack(data)}
-        except (TypeError, ValueError):  # a forged or outdated payload: nobody's button
-            return False
-
-    return check
+    if factory.__separator__ != SEPARATOR:
+        raise ValueError(f"{factory.__name__}: press_key expects the separator {SEPARATOR!r}")
+    return Pressed(factory, actions)
