@@ -11,7 +11,8 @@ from sqlmodel import col
 
 from booking.actors import Actor
 from booking.context import Context
-from booking.services import catalog, customers, holds
+from booking.rules.pass_products import PassProductSettings, holder_fields
+from booking.services import catalog, customers, holds, pass_products
 from booking.services.catalog import AreaSpec, SeatSpec
 from booking.tables.catalog import Venue
 
@@ -76,6 +77,7 @@ async def load(ctx: Context) -> bool:
     await _tariffs(ctx, opera, areas, seated=True)
     await _tariffs(ctx, jazz, areas, seated=False)
     await _people_and_bookings(ctx, opera)
+    await _season_pass(ctx, season, areas, opera[0])
     return True
 
 
@@ -174,6 +176,38 @@ async def _tariffs(
         price_minor=3000,
         hold_channels=(),
         buy_channels=("telegram", "email", "console"),
+    )
+
+
+async def _season_pass(ctx: Context, season: int, areas: dict[str, int], opera: int) -> None:
+    """The season pass of SPEC §9: every date of the opera, the same balcony seat each time."""
+    await pass_products.create_product(
+        ctx,
+        actor=ACTOR,
+        settings=PassProductSettings(
+            season_id=season,
+            name="Abonnement saison",
+            price_minor=18000,
+            currency="CHF",
+            customer_types=("individual",),
+            buy_channels=("telegram", "email", "console"),
+            seating="fixed_seat",
+            area_id=areas["Balcon"],
+            includes="automatic",
+            choice_count=None,
+            event_ids=(opera,),
+            holder_fields=holder_fields(
+                {
+                    "first_name": "required",
+                    "last_name": "required",
+                    "email": "required",
+                    "mobile": "optional",
+                    "photo": "optional",
+                }
+            ),
+            accent_colour="#7a1f3d",
+            note="Portes 30 minutes avant le spectacle.",
+        ),
     )
 
 

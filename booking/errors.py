@@ -109,6 +109,36 @@ MESSAGES: dict[str, str] = {
     # Issue 11, wizard (wizard helper adds its codes below this line).
     # Issue 11, mail replies (mail helper adds its codes below this line).
     # Issue 11, notices (notices helper adds its codes below this line).
+    # Issue 12, pass products
+    "bad_accent_colour": "Give the colour as #rrggbb, for example #1f4e79.",
+    "free_field_label_required": "Give the free field a label, or turn it off.",
+    "pass_needs_events": "Choose at least one event: an automatic pass includes all its dates.",
+    "bad_choice_count": "Choose how many dates the holder picks: between 1 and {max}.",
+    "pass_event_elsewhere": (
+        "{event} is not at this area's venue in this season, so a pass cannot include it."
+    ),
+    "pass_area_kind": (
+        "A fixed seat needs an area with numbered seats, and general admission an area without."
+    ),
+    "pass_currency": (
+        "{event} is priced in {currency}, and this pass in {pass_currency}: a pass and the dates "
+        "it includes are in one currency."
+    ),
+    # Issue 12, pass sale
+    "holder_field_required": "This pass asks for this: please fill it in.",
+    "bad_mobile": "Give the mobile number in digits, for example +41 79 123 45 67.",
+    "bad_birth_date": "Give the birth date as YYYY-MM-DD, for example 1990-04-27.",
+    "pass_off_sale": "This pass is not on sale.",
+    "pass_choice_later": (
+        "Passes whose holder picks the dates cannot be sold yet: only passes that include every "
+        "date of their events."
+    ),
+    "pass_no_dates": "This pass includes no upcoming date on sale.",
+    "pass_no_seat": "No seat of this area is free at every date of the pass.",
+    "pass_seat_taken": "Seat {seat} is taken at one of the pass's dates: choose another seat.",
+    "pass_customer_on_file": (
+        "{email} is already a customer's address: search for it and sell the pass to them."
+    ),
 }
 
 

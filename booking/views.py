@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -112,6 +112,7 @@ class BookingView:
 @dataclass(frozen=True, slots=True)
 class TicketView:
     secret: str
+    url: str  # PUBLIC_URL/t/<secret>: what its QR code says (the ticket page, the door)
     reference: str
     event_title: str
     starts_at: datetime
@@ -320,3 +321,31 @@ def extension_proposal(
         wanted=wanted,
         timezone=event.timezone,
     )
+
+
+# -- the door (booking/services/checkin.py) ----------------------------------------------------
+
+# Why an entitlement does not admit anyone: its booking was cancelled (or expired unpaid), a
+# refund is due, the ticket itself was voided (re-issued, or later resold), or the date is
+# not one a pass includes.
+Invalid = Literal["", "cancelled", "refunded", "voided", "not_in_pass"]
+
+
+@dataclass(frozen=True, slots=True)
+class Entitlement:
+    """What a scanned secret gives the right to: one performance, by a ticket or a pass
+    (``kind``, ``id``: the check-in row is unique on them and the performance)."""
+
+    kind: str
+    id: int
+    performance_id: int
+    starts_at: datetime
+    timezone: str
+    event_title: str
+    venue: str
+    reference: str
+    holder: str
+    language: str
+    tariff_name: str
+    seat: SeatPlace | None
+    invalid: Invalid

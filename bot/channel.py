@@ -33,6 +33,7 @@ from booking.actors import Actor
 from booking.context import Context
 from booking.notices import render
 from booking.outbox import RetryLater, Unreachable
+from booking.qr import qr_png
 from booking.services import tickets
 from booking.views import OutboxView
 from bot import cards, qr
@@ -248,7 +249,7 @@ class TelegramChannel:
             reference=message.booking.reference,
         )
         for ticket in found:
-            png = tickets.qr_png(ticket.secret)
+            png = qr_png(ticket.url)
             photo = BufferedInputFile(png, filename=f"ticket-{ticket.reference}.png")
             caption = qr.caption(ticket)[:1024]
             await self._call(chat_id, partial(self.bot.send_photo, chat_id, photo, caption=caption))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiogram import Bot
 from aiogram.types import BufferedInputFile
 
-from booking.services import tickets
+from booking.qr import qr_png
 from booking.views import TicketView
 from bot.formatting import seat, when
 from bot.i18n import _
@@ -26,7 +26,7 @@ async def send_tickets(bot: Bot, chat_id: int, found: list[TicketView]) -> None:
     session then waits as long as Telegram asks, within its budget (bot/session.py), rather
     than leave a paid customer with half their tickets; past it, /tickets shows them again."""
     for ticket in found:
-        png = tickets.qr_png(ticket.secret)
+        png = qr_png(ticket.url)
         photo = BufferedInputFile(png, filename=f"ticket-{ticket.reference}.png")
         text = caption(ticket)[:1024]  # Telegram's caption limit
         await bot.send_photo(chat_id, photo, caption=text)

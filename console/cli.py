@@ -26,6 +26,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     for noisy in ("alembic", "apscheduler"):  # their INFO lines drown what the operator needs
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # aiosqlite logs every statement with its parameters at DEBUG: ticket secrets, reply
+    # tokens. Never below INFO, whatever level the root logger is given.
+    logging.getLogger("aiosqlite").setLevel(logging.INFO)
     try:
         return int(args.run(args))
     except (SchemaOutOfDate, ConfigurationError) as exc:

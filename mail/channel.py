@@ -28,6 +28,7 @@ from booking.actors import Actor
 from booking.context import Context
 from booking.notices import render as render_notice
 from booking.outbox import Unreachable
+from booking.qr import qr_png
 from booking.rules.text import single_line
 from booking.services import bookings, checkouts, linking, tickets
 from booking.settings_store import secret_key
@@ -178,7 +179,7 @@ class EmailChannel:
         return tuple(
             templates.Ticket(
                 view=t,
-                png=tickets.qr_png(t.secret),
+                png=qr_png(t.url),
                 cid=f"ticket{n}.{message.id}@{self.settings.domain}",
                 filename=f"ticket-{t.reference}-{n}.png",
             )

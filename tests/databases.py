@@ -87,7 +87,8 @@ async def drop_pg_database(url: str) -> None:
 TABLES = (
     "outboxmessage, historyentry, payment, ticket, seatclaim, item, extensionrequest, booking, "
     "gauge, tariff, performance, event, seat, area, venue, season, customer, organization, "
-    "staffuser, setting, conversation, linkcode, inboundmail, checkoutsession, loginattempt"
+    "staffuser, setting, conversation, linkcode, inboundmail, checkoutsession, loginattempt, "
+    "checkin, seasonpass, passproductevent, passproduct"
 )
 
 

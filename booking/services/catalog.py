@@ -413,7 +413,11 @@ async def offers(
                 Gauge,
                 (col(Gauge.area_id) == Area.id) & (col(Gauge.performance_id) == performance_id),
             )
-            .where(col(Tariff.event_id) == event.id, col(Tariff.active).is_(True))
+            .where(
+                col(Tariff.event_id) == event.id,
+                col(Tariff.active).is_(True),
+                col(Tariff.pass_product_id).is_(None),  # a pass's own: sold only as the pass
+            )
             .order_by(col(Tariff.price_minor).desc(), col(Tariff.id))
         )
         found = []

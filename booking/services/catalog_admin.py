@@ -406,7 +406,8 @@ async def event_detail(ctx: Context, *, event_id: int) -> EventDetail:
             await session.execute(
                 select(Tariff, col(Area.name))
                 .join(Area, col(Area.id) == Tariff.area_id)
-                .where(col(Tariff.event_id) == event_id)
+                # A pass product's own tariffs are the pass's (console /passes), not for sale here.
+                .where(col(Tariff.event_id) == event_id, col(Tariff.pass_product_id).is_(None))
                 .order_by(col(Tariff.active).desc(), col(Tariff.price_minor).desc())
             )
         ).all()

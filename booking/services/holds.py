@@ -7,6 +7,11 @@ transaction's connection: the conditional gauge update, the booking, its items i
 statement, seat claims, the history row and the outbox row. The booking's reference is drawn
 at random and the unique constraint settles the (rare) clash: ``Database.write`` re-runs the
 whole transaction with a new one.
+
+A season pass is one booking too: ``hold_dates_in_session`` takes one place at each of several
+performances (all or none, in one transaction) through the same guards and writes: the read,
+the eligibility and deadline checks, the conditional gauge update, the unique seat claim and
+``_write_booking``. Only its prices come from the caller (the pass's price apportioned).
 """
 
 from __future__ import annotations
@@ -47,6 +52,18 @@ class Line:
     @property
     def count(self) -> int:
         return len(self.seat_ids) or self.quantity
+
+
+@dataclass(frozen=True, slots=True)
+class DateLine:
+    """One place at one date of a several-date booking (a season pass): its tariff (the pass
+    product's own tariff for that date's event), its share of the booking's price, and the
+    seat in a numbered area (None: general admission)."""
+
+    performance_id: int
+    tariff_id: int
+    price_minor: int
+    seat_id: int | None = None
 
 
 class RuleSource(Protocol):
@@ -171,6 +188,7 @@ class _Tariff:
     active: bool
     min_per_booking: int
     max_per_booking: int | None
+    pass_product_id: int | None  # a pass product's tariff: held only by hold_dates_in_session
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,6 +256,7 @@ def _read_statement(tariffs: int) -> Prepared:
             _E.c.currency,
             _T.c.min_per_booking,
             _T.c.max_per_booking,
+            _T.c.pass_product_id,
         )
         .select_from(_P)
         .join(_E, _E.c.id == _P.c.event_id)
@@ -266,7 +285,7 @@ _INSERTS_ITEMS: dict[int, Prepared] = {}
 
 def _insert_items(n: int) -> Prepared:
     """Every item of a booking in one statement (one multi-row VALUES, one round trip), one
-    statement per number of places. RETURNING says which id each (tariff, seat) got, whatever
+    statement per number of places. RETURNING says which id each (date, tariff, seat) got, whatever
     order the rows come back in; places of one tariff without a seat are alike, so which of
     their ids goes first does not matter (lowest first)."""
     found = _INSERTS_ITEMS.get(n)
@@ -274,7 +293,11 @@ def _insert_items(n: int) -> Prepared:
         rows = [
             {c: bindparam(f"{c}_{k}", type_=_I.c[c].type) for c in _ITEM_COLUMNS} for k in range(n)
         ]
-        found = Prepared(insert(_I).values(rows).returning(_I.c.id, _I.c.tariff_id, _I.c.seat_id))
+        found = Prepared(
+            insert(_I)
+            .values(rows)
+            .returning(_I.c.id, _I.c.performance_id, _I.c.tariff_id, _I.c.seat_id)
+        )
         _INSERTS_ITEMS[n] = found
     return found
 
@@ -305,7 +328,7 @@ async def _read(
     tariffs: dict[int, _Tariff] = {}
     for r in rows:
         if r[10] is not None:
-            tariffs[r[10]] = _Tariff(r[10], r[11], r[12], r[13] == "seated", *r[14:23], *r[32:34])
+            tariffs[r[10]] = _Tariff(r[10], r[11], r[12], r[13] == "seated", *r[14:23], *r[32:35])
     return _Read(performance, event, tariffs, customer)
 
 
@@ -335,7 +358,11 @@ async def hold_in_session(
     if customer is None:
         raise BookingError("unknown_customer")
     _one_currency(event, found.tariffs)
-    tariffs = {i: t for i, t in found.tariffs.items() if t.event_id == event.id and t.active}
+    tariffs = {
+        i: t
+        for i, t in found.tariffs.items()
+        if t.event_id == event.id and t.active and _sold_alone(t)
+    }
     if set(tariffs) != set(wanted):
         raise BookingError("unknown_tariff")
     total_places = sum(line.count for line in lines)
@@ -366,26 +393,173 @@ async def hold_in_session(
         if seated
         else [(tariffs[line.tariff_id], None) for line in lines for _ in range(line.count)]
     )
-    currency = event.currency
-    total = sum(tariffs[line.tariff_id].price_minor * line.count for line in lines)
+    placed = [_Place(performance_id, tariff, seat, tariff.price_minor) for tariff, seat in taken]
+    booking_id, reference, item_ids = await _write_booking(
+        session,
+        conn,
+        actor,
+        customer,
+        event=event,
+        first=performance,
+        deadline=deadline,
+        buy=buy,
+        now=now,
+        placed=placed,
+    )
+    if gauge_last:
+        await _take_gauges(conn, performance_id, per_area)
+    return _view(
+        actor, customer, event, performance, deadline, buy, booking_id, reference, placed, item_ids
+    )
+
+
+async def hold_dates_in_session(
+    session: AsyncSession,
+    ctx: Context,
+    actor: Actor,
+    customer_id: int,
+    lines: list[DateLine],
+    buy: bool,
+) -> BookingView:
+    """One booking of one place at each of several dates (a season pass), in the caller's
+    transaction: every date's place is taken, or a BookingError leaves the transaction to roll
+    back with nothing taken. The same guards as a single-date hold, date by date: the date on
+    sale and not started, the tariff (here: one pass product's own, for that date's event),
+    one currency, the channel, customer type and deadline rules, the open-holds limit, the
+    conditional gauge update and the unique seat claim.
+
+    The booking belongs to its earliest date's event and date (its policy, start, reminders);
+    its deadline is the earliest any date allows; its total is the sum of the lines' prices.
+    """
+    now = ctx.clock.now()
+    if not lines or len({line.performance_id for line in lines}) != len(lines):
+        raise BookingError("bad_quantity", min=1, max=1)
+    conn = await connection_of(session)
+    dated: list[tuple[DateLine, _Read, _Tariff]] = []
+    products: set[int | None] = set()
+    for line in sorted(lines, key=lambda x: x.performance_id):
+        found = await _read(conn, line.performance_id, customer_id, [line.tariff_id])
+        if found is None or not found.performance.on_sale:
+            raise BookingError("unknown_performance")
+        if found.performance.starts_at <= now:
+            raise BookingError("performance_started")
+        if found.customer is None:
+            raise BookingError("unknown_customer")
+        tariff = found.tariffs.get(line.tariff_id)
+        if tariff is None or tariff.event_id != found.event.id or not tariff.active:
+            raise BookingError("unknown_tariff")
+        if line.price_minor < 0:
+            raise BookingError("bad_quantity", min=1, max=1)
+        if (line.seat_id is None) == tariff.seated:  # a seat exactly in a numbered area
+            raise BookingError("bad_seats")
+        products.add(tariff.pass_product_id)
+        dated.append((line, found, tariff))
+    # The caller prices these lines: only one pass product's tariffs may be priced so.
+    if len(products) != 1 or None in products:
+        raise BookingError("unknown_tariff")
+    dated.sort(key=lambda d: (d[1].performance.starts_at, d[0].performance_id))
+    first = dated[0][1]
+    customer = first.customer
+    assert customer is not None
+    deadlines = []
+    for _line, found, tariff in dated:
+        _one_currency(first.event, {tariff.id: tariff})
+        _check_tariff_quantities(found.event, {tariff.id: tariff}, [Line(tariff.id, quantity=1)])
+        deadlines.append(
+            _deadline(
+                ctx, actor, customer, found.performance, found.event, {tariff.id: tariff}, now, buy
+            )
+        )
+    deadline = min(deadlines)
+    limit = open_holds_limit(ctx, actor)
+    if limit:
+        await _lock_customer(conn, customer_id)
+        count = await _open_holds(conn, customer_id)
+        if count >= limit:
+            raise BookingError("too_many_holds", count=count)
+    # Gauges first, in date order (two passes never lock them crosswise; a sold-out date
+    # refuses before any write), then seats, each claimed by the unique (date, seat).
+    for line, _found, tariff in sorted(dated, key=lambda d: d[0].performance_id):
+        await _take_gauges(conn, line.performance_id, Counter({tariff.area_id: 1}))
+    seats = await _seats_by_id(session, {line.seat_id for line, _, _ in dated if line.seat_id})
+    placed = []
+    for line, _found, tariff in dated:
+        seat = seats.get(line.seat_id) if line.seat_id is not None else None
+        if line.seat_id is not None and (seat is None or seat.area_id != tariff.area_id):
+            raise BookingError("bad_seats")
+        placed.append(_Place(line.performance_id, tariff, seat, line.price_minor))
+    booking_id, reference, item_ids = await _write_booking(
+        session,
+        conn,
+        actor,
+        customer,
+        event=first.event,
+        first=first.performance,
+        deadline=deadline,
+        buy=buy,
+        now=now,
+        placed=placed,
+    )
+    return _view(
+        actor, customer, first.event, first.performance, deadline, buy, booking_id, reference,
+        placed, item_ids,
+    )  # fmt: skip
+
+
+async def _seats_by_id(session: AsyncSession, seat_ids: set[int | None]) -> dict[int | None, Seat]:
+    if not seat_ids:
+        return {}
+    query = select(Seat).where(Seat.id.in_(seat_ids))  # type: ignore[union-attr]
+    return {seat.id: seat for seat in (await session.execute(query)).scalars()}
+
+
+# -- the writes every hold makes ----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Place:
+    """One place a booking takes: the date, its tariff, its seat (None: GA), its price."""
+
+    performance_id: int
+    tariff: _Tariff
+    seat: Seat | None
+    price_minor: int
+
+
+async def _write_booking(
+    session: AsyncSession,
+    conn: AsyncConnection,
+    actor: Actor,
+    customer: _Customer,
+    *,
+    event: _Event,
+    first: _Date,
+    deadline: datetime,
+    buy: bool,
+    now: datetime,
+    placed: list[_Place],
+) -> tuple[int, str, list[int]]:
+    """The booking, its items in one statement, its seat claims (the unique guard), the
+    history row and, for a hold, the outbox row. Returns (booking id, reference, item ids in
+    the order of ``placed``)."""
     reference = new_reference()  # a clash fails the unique constraint; the retry draws again
     booking_id: int = (
         await _INSERT_BOOKING.run(
             conn,
             {
                 "reference": reference,
-                "customer_id": customer_id,
+                "customer_id": customer.id,
                 "organization_id": customer.organization_id,
                 "event_id": event.id,
-                "performance_id": performance_id,
+                "performance_id": first.id,
                 "channel": actor.channel,
                 "status": states.HELD,
                 "checkout": buy,
                 "deadline": deadline,
                 "deadline_set_at": now,
-                "starts_at": performance.starts_at,
-                "total_minor": total,
-                "currency": currency,
+                "starts_at": first.starts_at,
+                "total_minor": sum(p.price_minor for p in placed),
+                "currency": event.currency,
                 "refund_due": False,
                 "extension_count": 0,
                 "cancel_reason": None,
@@ -396,27 +570,31 @@ async def hold_in_session(
         )
     ).rows[0][0]
     values: dict[str, Any] = {}
-    for k, (tariff, seat) in enumerate(taken):
-        seat_id = seat.id if seat else None
+    for k, p in enumerate(placed):
         row = (
             booking_id,
-            performance_id,
-            tariff.id,
-            tariff.area_id,
-            seat_id,
-            tariff.price_minor,
+            p.performance_id,
+            p.tariff.id,
+            p.tariff.area_id,
+            p.seat.id if p.seat else None,
+            p.price_minor,
             0,
         )
         values |= {f"{c}_{k}": v for c, v in zip(_ITEM_COLUMNS, row, strict=True)}
-    ids: dict[tuple[int, int | None], list[int]] = {}
-    for item_id, tariff_id, seat_id in sorted(
-        (await _insert_items(len(taken)).run(conn, values)).rows
+    ids: dict[tuple[int, int, int | None], list[int]] = {}
+    for item_id, performance_id, tariff_id, seat_id in sorted(
+        (await _insert_items(len(placed)).run(conn, values)).rows
     ):
-        ids.setdefault((tariff_id, seat_id), []).append(item_id)
-    item_ids = [ids[(tariff.id, seat.id if seat else None)].pop(0) for tariff, seat in taken]
-    claims = [(seat.id or 0, i) for (_, seat), i in zip(taken, item_ids, strict=True) if seat]
-    if claims:
-        await places.claim_seats(session, performance_id, claims)
+        ids.setdefault((performance_id, tariff_id, seat_id), []).append(item_id)
+    item_ids = [
+        ids[(p.performance_id, p.tariff.id, p.seat.id if p.seat else None)].pop(0) for p in placed
+    ]
+    claims: dict[int, list[tuple[int, int]]] = {}
+    for p, item_id in zip(placed, item_ids, strict=True):
+        if p.seat is not None:
+            claims.setdefault(p.performance_id, []).append((p.seat.id or 0, item_id))
+    for performance_id, pairs in sorted(claims.items()):
+        await places.claim_seats(session, performance_id, pairs)
     await history.write(
         conn,
         booking_id=booking_id,
@@ -424,7 +602,7 @@ async def hold_in_session(
         at=now,
         action="bought" if buy else "held",
         deadline=deadline,
-        places=total_places,
+        places=len(placed),
     )
     if not buy:
         await outbox.enqueue(
@@ -436,35 +614,53 @@ async def hold_in_session(
             key=f"held:{booking_id}",
             skip_channel=notify_skip(actor),
         )
-    if gauge_last:
-        await _take_gauges(conn, performance_id, per_area)
+    return booking_id, reference, item_ids
+
+
+def _view(
+    actor: Actor,
+    customer: _Customer,
+    event: _Event,
+    first: _Date,
+    deadline: datetime,
+    buy: bool,
+    booking_id: int,
+    reference: str,
+    placed: list[_Place],
+    item_ids: list[int],
+) -> BookingView:
     return BookingView(
         id=booking_id,
         reference=reference,
         status=states.HELD,
         checkout=buy,
-        customer_id=customer_id,
+        customer_id=customer.id,
         organization_id=customer.organization_id,
         channel=actor.channel,
         deadline=deadline,
-        starts_at=performance.starts_at,
+        starts_at=first.starts_at,
         event_title=event.title,
         timezone=event.timezone,
-        total_minor=total,
-        currency=currency,
+        total_minor=sum(p.price_minor for p in placed),
+        currency=event.currency,
         refund_due=False,
         items=tuple(
             ItemView(
                 id=item_id,
-                performance_id=performance_id,
-                tariff_id=tariff.id,
-                tariff_name=tariff.name,
-                price_minor=tariff.price_minor,
-                seat=seat_place(seat) if seat else None,
+                performance_id=p.performance_id,
+                tariff_id=p.tariff.id,
+                tariff_name=p.tariff.name,
+                price_minor=p.price_minor,
+                seat=seat_place(p.seat) if p.seat else None,
             )
-            for (tariff, seat), item_id in zip(taken, item_ids, strict=True)
+            for p, item_id in zip(placed, item_ids, strict=True)
         ),
     )
+
+
+def _sold_alone(tariff: _Tariff) -> bool:
+    """A pass product's tariff is priced by its pass (0 alone): never held for one date."""
+    return tariff.pass_product_id is None
 
 
 def _check_tariff_quantities(event: _Event, tariffs: dict[int, _Tariff], lines: list[Line]) -> None:

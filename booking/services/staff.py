@@ -31,7 +31,7 @@ from booking.errors import BookingError
 from booking.services.customers import email_key
 from booking.tables.staff import StaffUser
 
-ROLES = ("admin", "organizer", "box_office")
+ROLES = ("admin", "organizer", "box_office", "door")
 MIN_PASSWORD = 10
 HASH_THREADS = max(1, (os.cpu_count() or 1) // 2)
 _hasher = PasswordHasher()

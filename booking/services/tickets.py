@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import io
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-import segno
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -20,6 +18,7 @@ from booking.services.common import visible_to
 from booking.tables.bookings import Booking, Item, Ticket
 from booking.tables.catalog import Event, Seat, Tariff
 from booking.tables.customers import Customer
+from booking.tables.passes import Pass
 from booking.views import TicketView, seat_place
 
 
@@ -28,7 +27,13 @@ async def issue(session: AsyncSession, booking_id: int, items: list[Item], now: 
 
     A booking paid, cancelled (tickets voided) and re-instated by a new payment already has a
     ticket row per item (unique on item): those come back with a fresh secret, so the old QR
-    codes stay void."""
+    codes stay void.
+
+    A season pass's booking gets none: the pass's own secret admits its holder once per
+    included date (booking/services/passes.py), and a ticket per date would be a second
+    code admitting the same place."""
+    if await _is_pass(session, booking_id):
+        return
     query = select(Ticket).where(col(Ticket.booking_id) == booking_id)
     existing = list((await session.execute(query)).scalars())
     for ticket in existing:
@@ -40,6 +45,11 @@ async def issue(session: AsyncSession, booking_id: int, items: list[Item], now: 
         for item in items
         if item.id not in ticketed
     )
+
+
+async def _is_pass(session: AsyncSession, booking_id: int) -> bool:
+    query = select(col(Pass.id)).where(col(Pass.booking_id) == booking_id)
+    return (await session.execute(query)).first() is not None
 
 
 def _secret() -> str:
@@ -54,21 +64,13 @@ async def void(session: AsyncSession, booking_id: int, now: datetime) -> None:
     )
 
 
-# ISO/IEC 18004 asks for a light margin of 4 modules round the symbol; with less, phone
-# cameras and door scanners miss codes shown on a dark screen or printed near other ink.
-QUIET_ZONE = 4
+TICKET_PATH = "/t/"
 
 
-def qr_png(secret: str, *, scale: int = 8) -> bytes:
-    buffer = io.BytesIO()
-    segno.make(secret, error="m").save(buffer, kind="png", scale=scale, border=QUIET_ZONE)
-    return buffer.getvalue()
-
-
-def qr_svg(secret: str, *, scale: int = 4) -> bytes:
-    buffer = io.BytesIO()
-    segno.make(secret, error="m").save(buffer, kind="svg", scale=scale, border=QUIET_ZONE)
-    return buffer.getvalue()
+def ticket_url(public_url: str, secret: str) -> str:
+    """What a ticket's QR code says: ``PUBLIC_URL/t/<secret>``, the holder's page and the
+    door's (console/web/ticket_page.py)."""
+    return f"{public_url.rstrip('/')}{TICKET_PATH}{secret}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +104,9 @@ async def booking_tickets(ctx: Context, *, actor: Actor, reference: str) -> list
         )
         found = []
         for ticket, booking, tariff, event, seat in (await session.execute(query)).all():
-            found.append(IssuedTicket(ticket.id or 0, _view(ticket, booking, tariff, event, seat)))
+            found.append(
+                IssuedTicket(ticket.id or 0, _view(ctx, ticket, booking, tariff, event, seat))
+            )
         return found
 
     return await ctx.db.read(work)
@@ -137,7 +141,7 @@ async def list_tickets(
             query = query.where(col(Booking.reference) == reference)
         rows = (await session.execute(query)).all()
         return [
-            _view(ticket, booking, tariff, event, seat)
+            _view(ctx, ticket, booking, tariff, event, seat)
             for ticket, booking, _item, tariff, event, seat in rows
         ]
 
@@ -145,10 +149,11 @@ async def list_tickets(
 
 
 def _view(
-    ticket: Ticket, booking: Booking, tariff: Tariff, event: Event, seat: Seat | None
+    ctx: Context, ticket: Ticket, booking: Booking, tariff: Tariff, event: Event, seat: Seat | None
 ) -> TicketView:
     return TicketView(
         secret=ticket.secret,
+        url=ticket_url(ctx.settings.public_url, ticket.secret),
         reference=booking.reference,
         event_title=event.title,
         starts_at=booking.starts_at,

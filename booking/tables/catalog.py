@@ -82,6 +82,8 @@ class Performance(SQLModel, table=True):
 
 
 class Tariff(SQLModel, table=True):
+    # A pass product's own tariff: one per included event, made by its first sale.
+    __table_args__ = (UniqueConstraint("pass_product_id", "event_id"),)
     id: int | None = Field(default=None, primary_key=True)
     event_id: int = Field(foreign_key="event.id", index=True)
     area_id: int = Field(foreign_key="area.id")
@@ -96,6 +98,9 @@ class Tariff(SQLModel, table=True):
     min_per_booking: int = Field(default=1, ge=1)
     max_per_booking: int | None = Field(default=None, ge=1)
     active: bool = True
+    # Set: the tariff of a season pass's items (issue 12, docs/passes.md), never offered on its
+    # own nor held by a single-date hold; its items carry their share of the pass's price.
+    pass_product_id: int | None = Field(default=None, foreign_key="passproduct.id")
 
 
 class Gauge(SQLModel, table=True):

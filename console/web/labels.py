@@ -33,6 +33,7 @@ LABELS: dict[str, dict[str, str]] = {
         "admin": N_("Administrator"),
         "organizer": N_("Organizer"),
         "box_office": N_("Box office"),
+        "door": N_("Door staff"),  # signs in for the door page only (issue 12)
     },
     "channel": {
         "telegram": N_("Telegram"),

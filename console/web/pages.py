@@ -28,14 +28,15 @@ from console.web.labels import N_, labeller
 from console.web.render import Formats, render, translator
 from console.web.security import Session, SessionCodec
 
-ROLES = ("admin", "organizer", "box_office")
-EVERYONE = frozenset(ROLES)
+ROLES = ("admin", "organizer", "box_office", "door")
+# Everyone at the desk; the door role (issue 12) signs in for the door page only.
+EVERYONE = frozenset({"admin", "organizer", "box_office"})
 ORGANIZERS = frozenset({"admin", "organizer"})
 
 # What each role may do (the issue's contract): admin everything; organizer events, rules,
 # bookings, releases, extensions; box office bookings and payments only.
 PERMISSIONS: dict[str, frozenset[str]] = {
-    "any": EVERYONE,
+    "any": frozenset(ROLES),
     "dashboard": EVERYONE,
     "bookings.view": EVERYONE,
     "bookings.create": EVERYONE,
@@ -54,6 +55,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "outbox": ORGANIZERS,
     "reports": ORGANIZERS,
     "staff": frozenset({"admin"}),
+    "door": frozenset({"admin", "organizer", "door"}),
 }
 
 NAV = (  # (permission, path, label) in menu order
@@ -62,10 +64,12 @@ NAV = (  # (permission, path, label) in menu order
     ("releases", "/console/releases", N_("Releases")),
     ("extensions", "/console/extensions", N_("Extensions")),
     ("catalog", "/console/events", N_("Events")),
+    ("bookings.create", "/console/passes/sell", N_("Passes")),
     ("customers.view", "/console/customers", N_("Customers")),
     ("outbox", "/console/outbox", N_("Outbox")),
     ("reports", "/console/reports", N_("Reports")),
     ("staff", "/console/staff", N_("Staff")),
+    ("door", "/console/door", N_("Door")),
 )
 
 

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from booking.context import Context
-from booking.services import cancellations, payments
+from booking.services import cancellations, payments, tickets
 from booking.tables.bookings import Booking, Ticket
 from console.payments.test_provider import TestProvider
 from console.web import pay
@@ -129,7 +129,8 @@ async def test_the_booking_page_shows_each_ticket_qr_decoding_to_its_secret(
     page = await console.get(f"/console/bookings/{booking.reference}")
     secrets = await secrets_of(app_ctx, booking.reference)
     assert len(secrets) == 3
-    assert decoded(page.text) == secrets
+    base = app_ctx.settings.public_url
+    assert decoded(page.text) == [tickets.ticket_url(base, s) for s in secrets]  # PUBLIC_URL/t/…
     assert f'href="/console/bookings/{booking.reference}/tickets"' in page.text
     # Only inside the images: no link or path carries a secret, so no access log sees one.
     assert not [secret for secret in secrets if secret in page.text]
@@ -162,7 +163,10 @@ async def test_the_printable_tickets_page_renders_one_block_per_ticket(
     printable = await console.get(f"/console/bookings/{booking.reference}/tickets")
     assert printable.status_code == 200
     assert printable.text.count('<section class="ticket-print">') == 2
-    assert decoded(printable.text) == await secrets_of(app_ctx, booking.reference)
+    assert decoded(printable.text) == [
+        tickets.ticket_url(app_ctx.settings.public_url, s)
+        for s in await secrets_of(app_ctx, booking.reference)
+    ]
     assert "Test Concert" in printable.text and "Standing" in printable.text
     assert 'media="print"' in printable.text or "@media print" in _css(printable.text)
     assert printable.headers["cache-control"] == "no-store"

@@ -10,15 +10,16 @@ import pytest
 import zxingcpp
 from PIL import Image
 
+from booking.qr import QUIET_ZONE, qr_png
 from booking.rules.formatting import when
-from booking.services.tickets import QUIET_ZONE, qr_png
+from booking.services.tickets import ticket_url
 
-SECRET = "T" * 43  # the length of a ticket secret
+URL = ticket_url("https://tickets.example", "T" * 43)  # a ticket secret is 43 characters
 
 
 def test_the_qr_code_has_four_light_modules_round_it_and_reads_back() -> None:
     scale = 8
-    image = Image.open(io.BytesIO(qr_png(SECRET, scale=scale))).convert("L")
+    image = Image.open(io.BytesIO(qr_png(URL, scale=scale))).convert("L")
     assert QUIET_ZONE == 4  # ISO/IEC 18004
     margin = QUIET_ZONE * scale
     width, height = image.size
@@ -34,7 +35,7 @@ def test_the_qr_code_has_four_light_modules_round_it_and_reads_back() -> None:
     # The first dark module (the finder pattern's corner) starts right after the margin.
     assert pixels[margin, margin] == 0 and pixels[margin - 1, margin - 1] == 255
     (found,) = zxingcpp.read_barcodes(image)
-    assert found.text == SECRET
+    assert found.text == URL == "https://tickets.example/t/" + "T" * 43
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ Existing tariffs and events keep behaving as before: the defaults are exactly th
 
 Revision ID: 0010
 Revises: 0009
-Create Date: 2026-12-09 10:00:00
+Create Date: 2026-12-03 07:00:00
 """
 from alembic import op
 import sqlalchemy as sa

@@ -11,9 +11,11 @@ from console.web.routes import (
     bookings,
     customers,
     dashboard,
+    door,
     events,
     extensions,
     outbox,
+    passes,
     releases,
     reports,
     staff,
@@ -37,5 +39,7 @@ def console_routes() -> list[BaseRoute]:
         outbox,
         reports,
         staff,
+        door,
+        passes,
     )
     return [route for module in modules for route in module.routes]

@@ -11,7 +11,7 @@ from booking.i18n import LOCALES, error_text
 from booking.services import staff_admin
 from console.web.forms import Form
 from console.web.labels import N_
-from console.web.pages import Page, Web, guarded, read_form, refusal
+from console.web.pages import NAV, Page, Web, allowed, guarded, read_form, refusal
 from console.web.render import render, translator
 from console.web.security import Session
 
@@ -23,6 +23,15 @@ def safe_next(raw: str) -> str:
     if raw.startswith("/console/") and not raw.startswith("/console//") and "\\" not in raw:
         return raw
     return "/console/"
+
+
+def landing(raw_next: str, role: str) -> str:
+    """Where signing in leads: the page asked for, else the first page of the menu the role
+    may see (the dashboard; the door page for the door role, which may not see the dashboard)."""
+    target = safe_next(raw_next)
+    if target != "/console/":
+        return target
+    return next((path for permission, path, _ in NAV if allowed(role, permission)), target)
 
 
 def _login_page(session: Session, form: Form, *, status: int = 200, notice: str = "") -> Response:
@@ -52,8 +61,9 @@ async def login(request: Request) -> Response:
 
 
 async def _show_login(web: Web, request: Request, session: Session) -> Response:
-    if session.staff_id is not None:
-        return RedirectResponse(safe_next(request.query_params.get("next", "")), 303)
+    if session.account is not None:
+        target = landing(request.query_params.get("next", ""), session.account.role)
+        return RedirectResponse(target, 303)
     language = request.query_params.get("lang", "")
     if language in LOCALES and language != session.language:
         session.language, session.dirty = language, True
@@ -92,7 +102,7 @@ async def _sign_in(web: Web, request: Request, session: Session) -> Response:
         form.problem = gettext(WRONG)
         return _login_page(session, form, status=401)
     session.sign_in(result.token, account)
-    return RedirectResponse(safe_next(form.get("next")), 303)
+    return RedirectResponse(landing(form.get("next"), account.role), 303)
 
 
 def client_of(request: Request) -> str:

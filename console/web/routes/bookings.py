@@ -11,6 +11,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from booking.errors import BookingError
+from booking.qr import qr_png
 from booking.queries import search
 from booking.queries.search import BookingFilter, BookingRow
 from booking.rules.formatting import plain_amount
@@ -165,11 +166,11 @@ async def ticket_codes(page: Page, booking: BookingView) -> dict[int, tuple[str,
     found = await tickets.booking_tickets(
         page.ctx, actor=page.staff.actor(), reference=booking.reference
     )
-    return {t.id: (qr_data_uri(t.ticket.secret), t.ticket) for t in found}
+    return {t.id: (qr_data_uri(t.ticket.url), t.ticket) for t in found}
 
 
-def qr_data_uri(secret: str) -> str:
-    png = tickets.qr_png(secret, scale=6)  # the same code the bot and the emails show
+def qr_data_uri(url: str) -> str:
+    png = qr_png(url, scale=6)  # the same code the bot and the emails show
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
@@ -191,7 +192,7 @@ async def printable_tickets(page: Page) -> Response:
         "console/bookings/tickets.html",
         b=booking,
         d=found,
-        tickets=[(t, qr_data_uri(t.ticket.secret)) for t in issued],
+        tickets=[(t, qr_data_uri(t.ticket.url)) for t in issued],
     )
 
 

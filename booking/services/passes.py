@@ -1,0 +1,329 @@
+"""Selling a season pass (SPEC §9, issue 12): one booking through the one hold engine, plus the
+pass row (holder, fixed seat, pass code, QR secret); and what the door asks of a pass.
+
+A sale is one transaction: the customer typed at the desk (if new), the product's own tariff
+per included event (made by the first sale, kept in step with the product), one place at
+every included date through ``holds.hold_dates_in_session`` (gauges, unique seat claims: all
+or none), the pass row and its seat claims marked with the pass. Any refusal rolls it all
+back. Payment is the booking's, by the existing paths (``payments``); a paid pass gets no
+ticket per date (``tickets.issue``): its secret admits once per included date.
+
+docs/passes.md gives the design.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from booking.actors import Actor
+from booking.context import Context
+from booking.errors import BookingError
+from booking.queries.passes import free_everywhere, included_dates
+from booking.rules import pass_holders, states
+from booking.rules.apportion import apportion
+from booking.rules.pass_products import holder_fields_from_json
+from booking.rules.references import new_reference
+from booking.services import customers, holds
+from booking.tables.bookings import Booking, Item
+from booking.tables.catalog import Event, Performance, Seat, SeatClaim, Tariff, Venue
+from booking.tables.customers import Customer
+from booking.tables.passes import Pass, PassProduct
+from booking.views import Entitlement, Invalid, seat_place
+
+CODE_ATTEMPTS = 5  # a code clash is one in ~600 million per pass sold: retried, never shown
+
+
+@dataclass(frozen=True, slots=True)
+class NewCustomer:
+    """A buyer typed at the desk, not on file yet."""
+
+    name: str
+    email: str
+    language: str = "en"
+
+
+@dataclass(frozen=True, slots=True)
+class SoldPass:
+    id: int
+    code: str
+    reference: str  # the booking's
+    total_minor: int
+    currency: str
+
+
+async def sell(
+    ctx: Context,
+    *,
+    actor: Actor,
+    product_id: int,
+    customer_id: int | None,
+    new_customer: NewCustomer | None = None,
+    answers: Mapping[str, str],
+    seat_id: int | None = None,
+    buy: bool = False,
+) -> SoldPass:
+    """Sell the pass: held until its deadline, or ``buy=True`` for a short checkout hold the
+    desk pays at once (``payments.record_box_office_payment``). A fixed-seat pass takes
+    ``seat_id`` at every included date, or the best seat free at all of them (None).
+
+    Raises BookingError: pass_off_sale, pass_choice_later, pass_no_dates, pass_no_seat,
+    pass_seat_taken, holder_field_required (and the answers' other checks), the customer's
+    (unknown_customer, invalid_email, pass_customer_on_file) and every hold refusal
+    (sold_out, seat_taken, not_eligible_*, buy_only, too_many_holds, …)."""
+    if actor.kind == "customer" and actor.id != customer_id:
+        raise BookingError("not_owner")
+    if (customer_id is None) == (new_customer is None):
+        raise BookingError("unknown_customer")
+
+    async def work(session: AsyncSession) -> SoldPass:
+        now = ctx.clock.now()
+        product = await session.get(PassProduct, product_id)
+        if product is None or not product.active:
+            raise BookingError("pass_off_sale")
+        if product.includes != "automatic":
+            raise BookingError("pass_choice_later")
+        kept = pass_holders.check_answers(
+            holder_fields_from_json(product.holder_fields), answers, today=now.date()
+        )
+        buyer = customer_id or await _new_customer(session, ctx, new_customer)
+        dates = await included_dates(session, product.id or 0, now)
+        if not dates:
+            raise BookingError("pass_no_dates")
+        tariffs = await _tariffs(session, product, {d.event_id for d in dates})
+        seat = await _seat(session, product, dates, seat_id)
+        shares = apportion(product.price_minor, [1] * len(dates))
+        booking = await holds.hold_dates_in_session(
+            session,
+            ctx,
+            actor,
+            buyer,
+            [
+                holds.DateLine(d.id or 0, tariffs[d.event_id], share, seat)
+                for d, share in zip(dates, shares, strict=True)
+            ],
+            buy,
+        )
+        sold = await _insert_pass(session, product, buyer, booking.id, seat, kept, now)
+        if seat is not None:
+            # The claims the hold made are the pass's: the door and renewals find them so.
+            items = [i.id for i in booking.items]
+            await session.execute(
+                update(SeatClaim)
+                .where(col(SeatClaim.item_id).in_(items))
+                .values(pass_id=sold.id)
+                .execution_options(synchronize_session=False)
+            )
+        return SoldPass(
+            sold.id or 0, sold.code, booking.reference, booking.total_minor, booking.currency
+        )
+
+    return await ctx.db.write(work)
+
+
+async def _new_customer(session: AsyncSession, ctx: Context, typed: NewCustomer | None) -> int:
+    """The buyer typed at the desk, created in the sale's transaction (a refused sale leaves
+    no customer behind). An email already on file is refused: the desk sells under that
+    customer by searching it, never by retyping it."""
+    assert typed is not None
+    key = customers.email_key(typed.email)
+    on_file = await session.execute(select(col(Customer.id)).where(col(Customer.email_key) == key))
+    if on_file.first() is not None:
+        raise BookingError("pass_customer_on_file", email=key, field="email")
+    made = await customers.add_customer(
+        session,
+        now=ctx.clock.now(),
+        name=typed.name or key.split("@")[0],
+        email=typed.email,
+        language=typed.language,
+    )
+    assert made.id is not None
+    return made.id
+
+
+async def _tariffs(session: AsyncSession, product: PassProduct, events: set[int]) -> dict[int, int]:
+    """The product's own tariff for each event (event id -> tariff id), made by the first sale
+    and kept in step with the product's channels, customer types and area. Its price is 0: the
+    items carry their share of the pass's price. Two first sales at once both try the insert;
+    the unique (pass_product_id, event_id) keeps one, the other reads it."""
+    found = await _own_tariffs(session, product.id or 0)
+    for event_id in sorted(events - set(found)):
+        try:
+            async with session.begin_nested():
+                session.add(
+                    Tariff(
+                        event_id=event_id,
+                        area_id=product.area_id,
+                        name=product.name,
+                        price_minor=0,
+                        pass_product_id=product.id,
+                    )
+                )
+        except IntegrityError:
+            pass  # another sale made it meanwhile: read below
+    found = await _own_tariffs(session, product.id or 0)
+    for tariff in found.values():
+        tariff.name, tariff.area_id, tariff.active = product.name, product.area_id, True
+        tariff.hold_channels = tariff.buy_channels = product.buy_channels
+        tariff.customer_types = product.customer_types
+    await session.flush()
+    return {e: t.id or 0 for e, t in found.items() if e in events}
+
+
+async def _own_tariffs(session: AsyncSession, product_id: int) -> dict[int, Tariff]:
+    query = select(Tariff).where(col(Tariff.pass_product_id) == product_id)
+    return {t.event_id: t for t in (await session.execute(query)).scalars()}
+
+
+async def _seat(
+    session: AsyncSession, product: PassProduct, dates: Sequence[Performance], seat_id: int | None
+) -> int | None:
+    """The fixed seat (None for general admission): the chosen one when free at every date,
+    else the best seat free at all of them. This read gives a clear answer; the unique seat
+    claims of the hold are what decide when two sales race for one seat."""
+    if product.seating != "fixed_seat":
+        if seat_id is not None:
+            raise BookingError("bad_seats")
+        return None
+    performance_ids = [d.id or 0 for d in dates]
+    if seat_id is not None:
+        seat = await session.get(Seat, seat_id)
+        if seat is None or seat.area_id != product.area_id:
+            raise BookingError("bad_seats")
+        claimed = await session.execute(
+            select(col(SeatClaim.performance_id)).where(
+                col(SeatClaim.seat_id) == seat_id,
+                col(SeatClaim.performance_id).in_(performance_ids),
+            )
+        )
+        if claimed.first() is not None:
+            raise BookingError("pass_seat_taken", seat=f"{seat.row}{seat.number}", field="seat")
+        return seat_id
+    free = await free_everywhere(session, product.area_id, performance_ids, limit=1)
+    if not free:
+        raise BookingError("pass_no_seat")
+    return free[0].id
+
+
+async def _insert_pass(
+    session: AsyncSession,
+    product: PassProduct,
+    customer_id: int,
+    booking_id: int,
+    seat_id: int | None,
+    answers: Mapping[str, str],
+    now: datetime,
+) -> Pass:
+    """The pass row, with a fresh readable code (the booking-reference alphabet) and a QR
+    secret of 192 random bits; a code clash (unique) draws again inside a savepoint."""
+    for _ in range(CODE_ATTEMPTS):
+        row = Pass(
+            product_id=product.id or 0,
+            customer_id=customer_id,
+            booking_id=booking_id,
+            seat_id=seat_id,
+            holder=pass_holders.answers_json(answers),
+            code=new_reference(),
+            secret=secrets.token_urlsafe(24),
+            credit_minor=0,
+            created_at=now,
+        )
+        try:
+            async with session.begin_nested():
+                session.add(row)
+            return row
+        except IntegrityError:
+            continue
+    raise AssertionError("no free pass code after several draws")
+
+
+# -- the door ---------------------------------------------------------------------------------
+
+
+async def entitlement(
+    session: AsyncSession, secret: str, performance_id: int | None, *, now: datetime
+) -> Entitlement | None:
+    """The pass this secret stands for, at this performance (None: its next included date
+    after ``now``, for the pass's public page): valid when its booking is paid and holds a
+    place at that date; None when no pass has this secret (nor the date exists)."""
+    row = (
+        await session.execute(
+            select(Pass, Booking, Customer, PassProduct)
+            .join(Booking, col(Booking.id) == Pass.booking_id)
+            .join(Customer, col(Customer.id) == Pass.customer_id)
+            .join(PassProduct, col(PassProduct.id) == Pass.product_id)
+            .where(col(Pass.secret) == secret)
+        )
+    ).one_or_none()
+    if row is None:
+        return None
+    found, booking, customer, product = row
+    if performance_id is None:
+        performance_id = await _next_date(session, booking, now)
+        if performance_id is None:
+            return None
+    date = (
+        await session.execute(
+            select(Performance, Event, Venue)
+            .join(Event, col(Event.id) == Performance.event_id)
+            .join(Venue, col(Venue.id) == Event.venue_id)
+            .where(col(Performance.id) == performance_id)
+        )
+    ).one_or_none()
+    if date is None:
+        return None
+    performance, event, venue = date
+    item = (
+        await session.execute(
+            select(Item, Seat)
+            .outerjoin(Seat, col(Seat.id) == Item.seat_id)
+            .where(col(Item.booking_id) == booking.id, col(Item.performance_id) == performance_id)
+        )
+    ).first()
+    invalid: Invalid = ""
+    if booking.status != states.CONFIRMED:
+        invalid = "cancelled"
+    elif booking.refund_due:
+        invalid = "refunded"
+    elif item is None:
+        invalid = "not_in_pass"
+    seat = item[1] if item is not None else None
+    answers = pass_holders.answers_from_json(found.holder)
+    return Entitlement(
+        kind="pass",
+        id=found.id or 0,
+        performance_id=performance_id,
+        starts_at=performance.starts_at,
+        timezone=event.timezone,
+        event_title=event.title,
+        venue=venue.name,
+        reference=found.code,
+        holder=pass_holders.holder_name(answers, customer.name),
+        language=customer.language,
+        tariff_name=product.name,
+        seat=seat_place(seat) if seat is not None else None,
+        invalid=invalid,
+    )
+
+
+async def _next_date(session: AsyncSession, booking: Booking, now: datetime) -> int | None:
+    """The pass's first included date still to come, else its last one."""
+    rows = (
+        await session.execute(
+            select(col(Item.performance_id), col(Performance.starts_at))
+            .join(Performance, col(Performance.id) == Item.performance_id)
+            .where(col(Item.booking_id) == booking.id)
+            .order_by(col(Performance.starts_at))
+        )
+    ).all()
+    coming = [performance for performance, starts_at in rows if starts_at >= now]
+    if coming:
+        return int(coming[0])
+    return int(rows[-1][0]) if rows else None

@@ -1,0 +1,82 @@
+"""Season pass products (issue 12): what an organizer sells as a pass, per season.
+
+A sold pass (``Pass``) is one booking made through the hold engine plus this row: who holds it,
+its fixed seat, the holder's answers, its pass code and QR secret. docs/passes.md gives the
+design.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from booking.tables.base import utc
+
+
+class PassProduct(SQLModel, table=True):
+    """A pass an organizer sells for one season, seated at a fixed seat or in a GA area."""
+
+    __table_args__ = (
+        UniqueConstraint("season_id", "name"),
+        CheckConstraint("price_minor >= 0", name="price_not_negative"),
+        CheckConstraint("seating IN ('fixed_seat', 'ga')", name="seating_known"),
+        CheckConstraint("includes IN ('automatic', 'choice')", name="includes_known"),
+        # A pass with choice says how many dates the holder picks; an automatic one does not.
+        CheckConstraint(
+            "(includes = 'choice' AND choice_count >= 1) "
+            "OR (includes = 'automatic' AND choice_count IS NULL)",
+            name="choice_count_fits",
+        ),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    season_id: int = Field(foreign_key="season.id", index=True)
+    name: str = Field(max_length=80)
+    price_minor: int  # in the minor unit of ``currency``
+    currency: str = Field(default="CHF", max_length=3)  # ISO 4217, as Event.currency
+    customer_types: str = "individual,group,b2b"  # who may buy it, as Tariff.customer_types
+    buy_channels: str = "telegram,email,console"  # where it is sold, as Tariff.buy_channels
+    seating: str = Field(max_length=10)  # "fixed_seat" (numbered area) | "ga"
+    area_id: int = Field(foreign_key="area.id")
+    includes: str = Field(max_length=10)  # "automatic" | "choice"
+    choice_count: int | None = None
+    # {"first_name": "required", "photo": "optional", ...}: the fields asked, off when absent
+    # (booking.rules.pass_products checks the vocabulary; docs/passes.md says why JSON).
+    holder_fields: str = Field(default="{}", max_length=1000)
+    free_field_label: str = Field(default="", max_length=60)
+    accent_colour: str = Field(default="#1f4e79", max_length=7)  # "#rrggbb", checked
+    note: str = Field(default="", max_length=200)  # printed on the pass
+    active: bool = True
+
+
+class PassProductEvent(SQLModel, table=True):
+    """An event a product includes (automatic) or lets the holder pick from (choice)."""
+
+    __table_args__ = (UniqueConstraint("product_id", "event_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    product_id: int = Field(foreign_key="passproduct.id", index=True)
+    event_id: int = Field(foreign_key="event.id", index=True)
+
+
+class Pass(SQLModel, table=True):
+    """A pass sold to one holder: its booking holds one place at every included performance.
+
+    Its status is its booking's (held, overdue, confirmed, cancelled, expired): not copied
+    here, so a payment, an expiry or a cancellation needs no second write to stay in step.
+    """
+
+    __tablename__ = "seasonpass"  # "pass" is an SQL and a Python keyword
+    __table_args__ = (CheckConstraint("credit_minor >= 0", name="credit_not_negative"),)
+    id: int | None = Field(default=None, primary_key=True)
+    product_id: int = Field(foreign_key="passproduct.id", index=True)
+    customer_id: int = Field(foreign_key="customer.id", index=True)  # buyer and holder
+    booking_id: int = Field(foreign_key="booking.id", unique=True)  # the purchase
+    seat_id: int | None = Field(default=None, foreign_key="seat.id")  # fixed-seat products
+    # {"first_name": "Camille", ...}: keys of booking.rules.pass_products.HOLDER_FIELDS only,
+    # checked by booking.rules.pass_holders against the product's fields.
+    holder: str = Field(default="{}", max_length=4000)
+    code: str = Field(unique=True, max_length=9)  # "K7M-4QX", the reference alphabet
+    secret: str = Field(unique=True, max_length=64)  # what the QR's /t/<secret> carries
+    credit_minor: int = 0  # in the product's currency (resale credit, later)
+    created_at: datetime = utc()
