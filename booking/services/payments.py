@@ -19,6 +19,7 @@ from booking.rules import states
 from booking.services import places, tickets
 from booking.services.common import booking_for
 from booking.tables.bookings import Booking, Item, Payment
+from booking.tables.passes import Pass
 from booking.views import BookingView, load_booking
 
 Outcome = Literal["confirmed", "reinstated", "refund_due", "duplicate"]
@@ -114,7 +115,9 @@ async def _apply(
         outcome = "refund_due"
     elif await _move(session, booking, states.OPEN):
         outcome = "confirmed"
-    elif booking.status in states.CLOSED and await places.retake_items(session, items):
+    elif booking.status in states.CLOSED and await places.retake_items(
+        session, items, pass_id=await _pass_of(session, booking.id)
+    ):
         await _move(session, booking, states.CLOSED)
         outcome = "reinstated"
     else:
@@ -198,3 +201,9 @@ async def check_payable(
         return await load_booking(session, booking)
 
     return await ctx.db.read(work)
+
+
+async def _pass_of(session: AsyncSession, booking_id: int) -> int | None:
+    """The season pass this booking bought, if it is a pass purchase."""
+    found = await session.execute(select(col(Pass.id)).where(col(Pass.booking_id) == booking_id))
+    return found.scalar_one_or_none()

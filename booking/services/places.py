@@ -69,8 +69,12 @@ async def release_items(session: AsyncSession, items: Iterable[Item]) -> None:
         await session.execute(delete(SeatClaim).where(SeatClaim.item_id.in_(seated)))  # type: ignore[union-attr]
 
 
-async def retake_items(session: AsyncSession, items: Sequence[Item]) -> bool:
-    """Take the same places again (a late payment); all or nothing, inside a savepoint."""
+async def retake_items(
+    session: AsyncSession, items: Sequence[Item], *, pass_id: int | None = None
+) -> bool:
+    """Take the same places again (a late payment); all or nothing, inside a savepoint. The
+    seats of a season pass's booking are claimed for the pass again (``pass_id``), as at its
+    sale: renewals find a holder's seat by its claims."""
     try:
         async with session.begin_nested():
             per_gauge = Counter((i.performance_id, i.area_id) for i in items)
@@ -78,7 +82,12 @@ async def retake_items(session: AsyncSession, items: Sequence[Item]) -> bool:
                 if not await take_gauge(session, performance_id, area_id, n):
                     raise BookingError("sold_out")
             session.add_all(
-                SeatClaim(performance_id=i.performance_id, seat_id=i.seat_id, item_id=i.id)
+                SeatClaim(
+                    performance_id=i.performance_id,
+                    seat_id=i.seat_id,
+                    item_id=i.id,
+                    pass_id=pass_id,
+                )
                 for i in items
                 if i.seat_id is not None
             )
