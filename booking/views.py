@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 
 from sqlalchemy import select
@@ -14,7 +14,7 @@ from sqlmodel import col
 from booking.i18n import N_, gettext_for
 from booking.rules import states
 from booking.rules.cancelling import customer_may_cancel
-from booking.rules.deadlines import proposed_deadline
+from booking.rules.deadlines import proposed_deadline, request_days
 from booking.tables.bookings import Booking, ExtensionRequest, Item
 from booking.tables.catalog import Event, Seat, Tariff
 from booking.tables.customers import Customer
@@ -102,6 +102,16 @@ class BookingView:
     @property
     def is_open(self) -> bool:
         return self.status in states.OPEN
+
+    def more_time_days(self, now: datetime) -> tuple[date, date] | None:
+        """The first and last day the customer may ask to pay by, at ``now``; None when no
+        request for more time can be made: not an open hold, a pay-now checkout, a request
+        already waiting, or no day left before the performance (``request_days``)."""
+        if not self.is_open or self.checkout or self.extension_pending:
+            return None
+        return request_days(
+            self.deadline, now=now, starts_at=self.starts_at, timezone=self.timezone
+        )
 
     @property
     def customer_may_cancel(self) -> bool:

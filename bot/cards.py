@@ -8,7 +8,6 @@ from zoneinfo import ZoneInfo
 from aiogram.types import InlineKeyboardMarkup
 
 from booking.item_lines import item_lines
-from booking.rules.deadlines import request_days
 from booking.views import BookingView
 from bot.buttons import Keyboard
 from bot.callbacks import BookingCb, MenuCb
@@ -29,14 +28,8 @@ def items_lines(booking: BookingView) -> list[str]:
 
 
 def can_ask_more_time(booking: BookingView, now: datetime) -> bool:
-    """Whether "Ask for more time" can lead to a request the service takes: an open hold (not
-    a pay-now checkout), no request already waiting, and some day left to ask for."""
-    if not booking.is_open or booking.checkout or booking.extension_pending:
-        return False
-    days = request_days(
-        booking.deadline, now=now, starts_at=booking.starts_at, timezone=booking.timezone
-    )
-    return days is not None
+    """Whether "Ask for more time" can lead to a request the service takes."""
+    return booking.more_time_days(now) is not None
 
 
 def deadline_line(booking: BookingView, now: datetime) -> str | None:

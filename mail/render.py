@@ -24,7 +24,6 @@ from booking.errors import MESSAGES, BookingError
 from booking.i18n import error_text, gettext_for, translations
 from booking.item_lines import item_lines
 from booking.notices import Notice
-from booking.rules.deadlines import request_days
 from booking.rules.formatting import money, pick_locale, when
 from booking.rules.text import single_line
 from booking.views import BookingView, CustomerView, OutboxView, TicketView
@@ -134,9 +133,7 @@ class MailContent:
     tickets: tuple[Ticket, ...] = ()
     bookings: tuple[BookingView, ...] = ()  # STATUS answers
     pay_urls: dict[str, str] = field(default_factory=dict)  # per reference, STATUS answers
-    # When the mail is rendered (the channel's clock); without it the booking's deadline
-    # stands in, which is the same for every hold whose deadline is still ahead.
-    now: datetime | None = None
+    now: datetime = field(kw_only=True)  # when the mail is rendered (the channel's clock)
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,7 +192,7 @@ def environment(locale: str) -> Environment:
 
 
 def refusal_text(
-    payload: dict[str, Any], locale: str, booking: BookingView | None, now: datetime | None
+    payload: dict[str, Any], locale: str, booking: BookingView | None, now: datetime
 ) -> str:
     code = str(payload.get("code") or "")
     params = payload.get("params") or {}
@@ -213,7 +210,7 @@ def refusal_text(
 
 
 def keywords(
-    booking: BookingView | None, locale: str, now: datetime | None, only: tuple[str, ...] = ()
+    booking: BookingView | None, locale: str, now: datetime, only: tuple[str, ...] = ()
 ) -> list[Keyword]:
     """The reply commands that can be carried out now (``only``: those the customer named),
     each with how to write it. About no booking (a new message), every command is listed:
@@ -224,7 +221,7 @@ def keywords(
     ]
 
 
-def _possible(booking: BookingView | None, now: datetime | None) -> tuple[str, ...]:
+def _possible(booking: BookingView | None, now: datetime) -> tuple[str, ...]:
     """Offer only what would succeed: PAY while the booking waits for payment, CANCEL where
     the customer may cancel, EXTEND while some later day can still be asked for."""
     if booking is None:
@@ -241,7 +238,7 @@ def _word(verb: str, locale: str) -> str:
     return gettext_for(locale, KEYWORD_WORDS[verb])
 
 
-def _use(verb: str, booking: BookingView | None, locale: str, now: datetime | None) -> str:
+def _use(verb: str, booking: BookingView | None, locale: str, now: datetime) -> str:
     if verb == "cancel":
         example = gettext_for(locale, CANCEL_EXAMPLE).format(word=_word(verb, locale))
         return gettext_for(locale, KEYWORD_USES[verb]).format(example=example)
@@ -253,30 +250,24 @@ def _use(verb: str, booking: BookingView | None, locale: str, now: datetime | No
     return gettext_for(locale, KEYWORD_USES.get(verb, KEYWORD_USES["help"]))
 
 
-def extend_day(booking: BookingView, now: datetime | None) -> date | None:
+def extend_day(booking: BookingView, now: datetime) -> date | None:
     """A day EXTEND would be accepted with for this booking (after its deadline, before its
-    performance: ``request_days``), or None when no request can be made now."""
-    if not booking.is_open or booking.checkout or booking.extension_pending:
-        return None
-    base = now or booking.deadline or booking.starts_at
-    days = request_days(
-        booking.deadline, now=base, starts_at=booking.starts_at, timezone=booking.timezone
-    )
+    performance), or None when no request can be made now."""
+    days = booking.more_time_days(now)
     if days is None:
         return None
     first, last = days
     return min(first + timedelta(days=_EXAMPLE_DAYS), last)
 
 
-def _extend_example(booking: BookingView | None, locale: str, now: datetime | None) -> str:
+def _extend_example(booking: BookingView | None, locale: str, now: datetime) -> str:
     """ "EXTEND 5/12", written as the customer would (day first, no year when it is the next
     such day); about no booking, only the word."""
     word = _word("extend", locale)
     day = extend_day(booking, now) if booking is not None else None
     if day is None:
         return word
-    base = (now or booking.deadline or booking.starts_at).date() if booking else day
-    year = f"/{day.year}" if (day - base).days > 300 else ""  # "5/12" means the next 5/12
+    year = f"/{day.year}" if (day - now.date()).days > 300 else ""  # "5/12" means the next 5/12
     return f"{word} {day.day}/{day.month}{year}"
 
 

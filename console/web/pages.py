@@ -22,8 +22,10 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from booking.context import Context
 from booking.errors import BookingError
 from booking.i18n import error_text
-from booking.services import staff_admin
+from booking.services import customers, staff_admin
 from booking.services.staff_admin import StaffAccount
+from booking.views import CustomerView
+from console.web.forms import int_or_none
 from console.web.labels import N_, labeller
 from console.web.render import Formats, render, translator
 from console.web.security import Session, SessionCodec
@@ -151,6 +153,16 @@ class Page:
 
     def query(self, name: str, default: str = "") -> str:
         return self.request.query_params.get(name, default)
+
+    async def chosen_customer(self, raw: str) -> CustomerView | None:
+        """The customer a form's hidden ``customer_id`` names; None when it names nobody."""
+        customer_id = int_or_none(raw)
+        if customer_id is None:
+            return None
+        try:
+            return await customers.get_customer(self.ctx, customer_id=customer_id)
+        except BookingError:
+            return None
 
     def error(self, exc: BookingError) -> str:
         return error_text(exc, self.staff.language)

@@ -12,7 +12,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from booking.errors import BookingError
-from booking.services import booking_admin, catalog, catalog_admin, customers, holds, payments
+from booking.services import booking_admin, catalog, catalog_admin, holds, payments
 from booking.services.booking_admin import NewCustomer
 from booking.services.catalog import Offer
 from booking.views import CustomerView
@@ -23,16 +23,6 @@ from console.web.pages import Page, guarded
 LANGUAGES = ("en", "fr")
 PAYMENT = ("hold", "cash", "card", "transfer")
 CONTACT_REQUIRED = N_("Give an email or a phone number.")
-
-
-async def _customer(page: Page, raw: str) -> CustomerView | None:
-    customer_id = int_or_none(raw)
-    if customer_id is None:
-        return None
-    try:
-        return await customers.get_customer(page.ctx, customer_id=customer_id)
-    except BookingError:
-        return None
 
 
 async def _offers(page: Page, performance_id: int | None, customer_type: str) -> list[Offer]:
@@ -55,7 +45,7 @@ async def _form_page(
 ) -> Response:
     """The form; ``match`` is the customer a typed email belongs to (the page asks first)."""
     performance_id = int_or_none(form.get("performance"))
-    customer = await _customer(page, form.get("customer_id"))
+    customer = await page.chosen_customer(form.get("customer_id"))
     offers = await _offers(
         page, performance_id, customer.customer_type if customer else "individual"
     )
@@ -106,7 +96,7 @@ async def create_booking(page: Page) -> Response:
     if form.get("back"):  # "go back and change": the form as typed, nothing asked
         return await _form_page(page, form)
     performance_id = form.integer("performance", required=True, low=1)
-    customer = await _customer(page, form.get("customer_id"))
+    customer = await page.chosen_customer(form.get("customer_id"))
     offers = await _offers(
         page, performance_id, customer.customer_type if customer else "individual"
     )

@@ -309,11 +309,7 @@ async def preview_pdf(page: Page) -> Response:
             language=page.staff.language,
         )
     )
-    return Response(
-        pdf,
-        media_type="application/pdf",
-        headers={"Content-Disposition": f'inline; filename="pass-{detail.row.id}-preview.pdf"'},
-    )
+    return _pdf(pdf, f"pass-{detail.row.id}-preview.pdf")
 
 
 # -- selling a pass at the box office ----------------------------------------------------------
@@ -362,16 +358,6 @@ async def _sale(page: Page) -> SaleForm:
     )
 
 
-async def _customer_by_id(page: Page, raw: str) -> CustomerView | None:
-    customer_id = int_or_none(raw)
-    if customer_id is None:
-        return None
-    try:
-        return await customers.get_customer(page.ctx, customer_id=customer_id)
-    except BookingError:
-        return None
-
-
 @guarded("bookings.create")
 async def sell_form(page: Page) -> Response:
     """The sale form; ``?email=`` looks the customer up first (found: sold to them; not
@@ -395,7 +381,7 @@ async def sell_form(page: Page) -> Response:
 async def sell(page: Page) -> Response:
     sale = await _sale(page)
     form = Form(page.form, page._)
-    customer = await _customer_by_id(page, form.get("customer_id"))
+    customer = await page.chosen_customer(form.get("customer_id"))
     new = None
     if customer is None:
         new = passes.NewCustomer(
@@ -486,11 +472,13 @@ async def pass_pdf_file(page: Page) -> Response:
             language=page.staff.language,
         )
     )
-    return Response(
-        pdf,
-        media_type="application/pdf",
-        headers={"Content-Disposition": f'inline; filename="pass-{found.code}.pdf"'},
-    )
+    return _pdf(pdf, f"pass-{found.code}.pdf")
+
+
+def _pdf(body: bytes, filename: str) -> Response:
+    """Shown in the browser (inline), saved under ``filename``."""
+    headers = {"Content-Disposition": f'inline; filename="{filename}"'}
+    return Response(body, media_type="application/pdf", headers=headers)
 
 
 routes = [
