@@ -24,8 +24,10 @@ from bot.routers import (
     fallback,
     help,
     language,
+    passes,
     payments,
     prompts,
+    renew,
     seats,
     start,
     tickets,
@@ -50,6 +52,8 @@ ROUTERS = (
     cancel.router,
     extend.router,
     tickets.router,
+    passes.router,  # issue 12
+    renew.router,  # issue 12
     fallback.router,
 )
 

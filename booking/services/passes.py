@@ -222,15 +222,22 @@ async def _insert_pass(
     now: datetime,
 ) -> Pass:
     """The pass row, with a fresh readable code (the booking-reference alphabet) and a QR
-    secret of 192 random bits; a code clash (unique) draws again inside a savepoint."""
+    secret of 192 random bits. Code and secret are unique per season (a renewal copies them
+    into the next season): a code any season already has draws again, and a same-season clash
+    between two sales at once fails the unique constraint and draws again in a savepoint."""
     for _ in range(CODE_ATTEMPTS):
+        code = new_reference()
+        taken = await session.execute(select(col(Pass.id)).where(col(Pass.code) == code).limit(1))
+        if taken.first() is not None:
+            continue
         row = Pass(
             product_id=product.id or 0,
+            season_id=product.season_id,
             customer_id=customer_id,
             booking_id=booking_id,
             seat_id=seat_id,
             holder=pass_holders.answers_json(answers),
-            code=new_reference(),
+            code=code,
             secret=secrets.token_urlsafe(24),
             credit_minor=0,
             created_at=now,

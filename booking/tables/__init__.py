@@ -10,6 +10,7 @@ from booking.tables import (
     identity,
     outbox,
     passes,  # issue 12, pass products
+    renewals,  # issue 12, renewal campaigns
     staff,
 )
 from booking.tables.base import metadata
@@ -25,5 +26,6 @@ __all__ = [
     "metadata",
     "outbox",
     "passes",
+    "renewals",
     "staff",
 ]

@@ -133,3 +133,5 @@ class SeatClaim(SQLModel, table=True):
     seat_id: int = Field(foreign_key="seat.id")
     item_id: int | None = Field(default=None, foreign_key="item.id")
     pass_id: int | None = None
+    # A seat kept for a pass holder during a renewal window (no item yet): the renewal's id.
+    renewal_id: int | None = Field(default=None, foreign_key="renewal.id", index=True)

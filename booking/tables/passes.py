@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, UniqueConstraint
+from sqlalchemy import CheckConstraint, Column, ForeignKey, Integer, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from booking.tables.base import utc
@@ -67,16 +67,46 @@ class Pass(SQLModel, table=True):
     """
 
     __tablename__ = "seasonpass"  # "pass" is an SQL and a Python keyword
-    __table_args__ = (CheckConstraint("credit_minor >= 0", name="credit_not_negative"),)
+    __table_args__ = (
+        CheckConstraint("credit_minor >= 0", name="credit_not_negative"),
+        CheckConstraint("choices_left >= 0", name="choices_left_not_negative"),
+        # A renewal copies code and secret into the new season's pass (they never change):
+        # unique per season, so the door finds one pass per season for one QR.
+        UniqueConstraint("season_id", "code"),
+        UniqueConstraint("season_id", "secret"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     product_id: int = Field(foreign_key="passproduct.id", index=True)
+    season_id: int = Field(foreign_key="season.id")  # the product's, copied for the uniques
     customer_id: int = Field(foreign_key="customer.id", index=True)  # buyer and holder
     booking_id: int = Field(foreign_key="booking.id", unique=True)  # the purchase
     seat_id: int | None = Field(default=None, foreign_key="seat.id")  # fixed-seat products
     # {"first_name": "Camille", ...}: keys of booking.rules.pass_products.HOLDER_FIELDS only,
     # checked by booking.rules.pass_holders against the product's fields.
     holder: str = Field(default="{}", max_length=4000)
-    code: str = Field(unique=True, max_length=9)  # "K7M-4QX", the reference alphabet
-    secret: str = Field(unique=True, max_length=64)  # what the QR's /t/<secret> carries
+    code: str = Field(index=True, max_length=9)  # "K7M-4QX", the reference alphabet
+    secret: str = Field(index=True, max_length=64)  # what the QR's /t/<secret> carries
     credit_minor: int = 0  # in the product's currency (resale credit, later)
+    # A pass with choice: the dates still to pick (a conditional decrement takes one); None for
+    # an automatic pass.
+    choices_left: int | None = None
+    created_at: datetime = utc()
+    # The pass this one renews (last season's); unique: a pass is renewed into one pass.
+    renewed_from_id: int | None = Field(default=None, foreign_key="seasonpass.id", unique=True)
+    photo_id: int | None = Field(default=None, foreign_key="passphoto.id")
+
+
+class PassPhoto(SQLModel, table=True):
+    """A holder's photo, uploaded before the pass exists (the bot asks it among the holder
+    fields), re-encoded as a small JPEG (no metadata kept), printed on the card and the PDF.
+    A renewal's pass points at the same photo."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("customer.id"), nullable=False, index=True)
+    )
+    content_type: str = Field(default="image/jpeg", max_length=30)
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    width: int
+    height: int
     created_at: datetime = utc()

@@ -29,8 +29,6 @@ async def show_help(message: Message) -> None:
     await message.answer(help_text())
 
 
-@router.message(Command("passes", "renew", "resale"))
+@router.message(Command("resale"))
 async def not_yet(message: Message) -> None:
-    await message.answer(
-        _("Season passes are not available in this bot yet; the box office can help.")
-    )
+    await message.answer(_("Resale is not available in this bot yet; the box office can help."))

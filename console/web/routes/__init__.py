@@ -15,8 +15,11 @@ from console.web.routes import (
     events,
     extensions,
     outbox,
+    pass_additions,
+    pass_holders,
     passes,
     releases,
+    renewals,
     reports,
     staff,
     venues,
@@ -40,6 +43,9 @@ def console_routes() -> list[BaseRoute]:
         reports,
         staff,
         door,
+        pass_holders,
+        pass_additions,
+        renewals,
         passes,
     )
     return [route for module in modules for route in module.routes]

@@ -1,0 +1,7 @@
+"""/passes (issue 12): placeholder, filled by its owner this session."""
+
+from __future__ import annotations
+
+from bot.routers import Handlers
+
+router = Handlers("passes")
