@@ -129,16 +129,48 @@ MESSAGES: dict[str, str] = {
     "bad_mobile": "Give the mobile number in digits, for example +41 79 123 45 67.",
     "bad_birth_date": "Give the birth date as YYYY-MM-DD, for example 1990-04-27.",
     "pass_off_sale": "This pass is not on sale.",
-    "pass_choice_later": (
-        "Passes whose holder picks the dates cannot be sold yet: only passes that include every "
-        "date of their events."
-    ),
     "pass_no_dates": "This pass includes no upcoming date on sale.",
     "pass_no_seat": "No seat of this area is free at every date of the pass.",
     "pass_seat_taken": "Seat {seat} is taken at one of the pass's dates: choose another seat.",
     "pass_customer_on_file": (
         "{email} is already a customer's address: search for it and sell the pass to them."
     ),
+    # Issue 12, choice and additions
+    "pass_picks_count": "Pick between 1 and {max} dates for this pass.",
+    "pass_photo_unknown": "This photo was not uploaded by this customer: upload it again.",
+    "pass_code_unknown": "There is no pass {pass_code}. Check the code printed on the pass.",
+    "pass_not_choice": (
+        "Pass {pass_code} includes every date of its events: there is no date to pick for it."
+    ),
+    "pass_void": "Pass {pass_code} is cancelled or expired: no date can be added to it.",
+    "pass_no_choice_left": "Pass {pass_code} has no date left to pick: every choice is used.",
+    "pass_date_not_choosable": (
+        "This date cannot be picked for this pass: it is not one of its events, not on sale, "
+        "or already started."
+    ),
+    "pass_date_already_in": "Pass {pass_code} already includes this date.",
+    "pass_not_automatic": (
+        "New dates are added only to passes that include every date of their events; the "
+        "holder of a pass with choice adds dates with the pass code."
+    ),
+    # Issue 12, core renewals
+    "renewal_unknown": "This renewal invitation does not exist (any more).",
+    "renewal_not_open": (
+        "The renewal of this pass is not open yet: the invitation says when it opens."
+    ),
+    "renewal_window_closed": (
+        "The renewal window of this pass is closed: the kept seat went back on sale."
+    ),
+    "renewal_done": "This pass is renewed already: see your passes for the new one.",
+    "renewal_offer_unknown": "This campaign does not offer this pass: choose one it offers.",
+    "renewal_not_holder": "Only the holder of this pass can renew it.",
+    "renewal_bad_window": "The renewal window must open before it closes.",
+    # Issue 12, bot /passes
+    "photo_too_large": (
+        "This photo is too large: send one of at most {max_mb} MB (a phone photo sent as a "
+        "photo, not as a file, always fits)."
+    ),
+    "photo_not_image": "This file is not a photo we can read: send a JPEG or PNG picture.",
 }
 
 

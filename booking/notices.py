@@ -32,6 +32,10 @@ SUBJECTS: dict[str, str] = {
     "deadline_extended": N_("Booking {reference}: new deadline {until}"),
     "link_code": N_("Your Guichet code: {code}"),
     "telegram_moved": N_("Your bookings were linked to another Telegram account"),
+    # Issue 12, core renewals
+    "renewal_invited": N_("Renew your pass {pass_code}: {campaign}"),
+    "renewal_reminder": N_("Reminder: renew your pass {pass_code} by {closes_at}"),
+    "renewal_released": N_("Pass {pass_code}: the renewal is closed"),
 }
 
 BODIES: dict[str, str] = {
@@ -91,6 +95,41 @@ PLURAL_BODIES: dict[str, tuple[str, str]] = {
     ),
 }
 
+# Renewal notices (issue 12): (with the window's closing date, without one: open until the
+# organizer closes it), then what they say of the seat kept for the holder, when one is.
+RENEWAL_BODIES: dict[str, tuple[str, str]] = {
+    "renewal_invited": (
+        N_(
+            "Your pass {pass_code}: renew it for {campaign} until {closes_at}, with the same "
+            "pass code and QR code."
+        ),
+        N_("Your pass {pass_code}: renew it for {campaign}, with the same pass code and QR code."),
+    ),
+    "renewal_reminder": (
+        N_("Your pass {pass_code} can still be renewed for {campaign} until {closes_at}."),
+        N_("Your pass {pass_code} can still be renewed for {campaign}."),
+    ),
+    "renewal_released": (
+        # Closed by hand maybe before its date: the same words either way.
+        N_("The renewal of pass {pass_code} for {campaign} is closed."),
+        N_("The renewal of pass {pass_code} for {campaign} is closed."),
+    ),
+}
+SEAT_KEPT: dict[str, tuple[str, str]] = {
+    "renewal_invited": (
+        N_("Your seat is kept for you until then."),
+        N_("Your seat is kept for you while the renewal is open."),
+    ),
+    "renewal_reminder": (
+        N_("Your seat is kept for you until then."),
+        N_("Your seat is kept for you while the renewal is open."),
+    ),
+    "renewal_released": (
+        N_("The seat kept for you is back on sale."),
+        N_("The seat kept for you is back on sale."),
+    ),
+}
+
 # A colleague acted for the owner: who it was, from the name written at enqueue time (a
 # customer's own action gets no "by you").
 BY_COLLEAGUE: dict[str, str] = {
@@ -109,6 +148,10 @@ class Notice:
 def fields(booking: BookingView | None, payload: dict[str, object], locale: str) -> dict[str, str]:
     values = {k: str(v) for k, v in payload.items() if v is not None}
     values.setdefault("message", "")
+    closes = payload.get("closes_at")  # a renewal's window, in the old pass's timezone
+    if isinstance(closes, str):
+        zone = booking.timezone if booking is not None else "UTC"
+        values["closes_at"] = when(datetime.fromisoformat(closes), zone, locale)
     if booking is None:
         return values
     tz = booking.timezone
@@ -137,6 +180,8 @@ def render(message: OutboxView) -> Notice:
 def body(message: OutboxView, locale: str) -> str:
     """The body's words; "1 place" or "3 places" where it counts them; who acted when a
     colleague did."""
+    if message.kind in RENEWAL_BODIES:
+        return _renewal_body(message, locale)
     if message.kind in PLURAL_BODIES:
         singular, plural = PLURAL_BODIES[message.kind]
         places = len(message.booking.items) if message.booking else 0
@@ -144,6 +189,15 @@ def body(message: OutboxView, locale: str) -> str:
     text = gettext_for(locale, BODIES.get(message.kind, ""))
     if message.kind in BY_COLLEAGUE and message.payload.get("by"):
         text += "\n" + gettext_for(locale, BY_COLLEAGUE[message.kind])
+    return text
+
+
+def _renewal_body(message: OutboxView, locale: str) -> str:
+    """A renewal notice: with or without the window's closing date, and the kept seat."""
+    dated = 0 if isinstance(message.payload.get("closes_at"), str) else 1
+    text = gettext_for(locale, RENEWAL_BODIES[message.kind][dated])
+    if message.payload.get("seat_kept"):
+        text += " " + gettext_for(locale, SEAT_KEPT[message.kind][dated])
     return text
 
 

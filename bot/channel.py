@@ -1,7 +1,10 @@
-"""The outbox's Telegram channel: reminders, expiry notices, decisions, payment confirmations.
+"""The outbox's Telegram channel: reminders, expiry notices, decisions, payment confirmations,
+renewal invitations.
 
 Rendered with ``booking.notices`` in the recipient's language; a payment confirmation is
-followed by the tickets as QR images. Telegram's limits are kept by a small rate limiter
+followed by the tickets as QR images, or for a season pass by the pass's card (its one QR). A
+renewal invitation or reminder carries a "Renew" button naming the renewal, which /renew reads
+again when pressed (bot/routers/renew.py). Telegram's limits are kept by a small rate limiter
 (about one message a second per chat, 30 a second overall); a 429 becomes RetryLater with
 Telegram's retry_after, a blocked bot (403) becomes Unreachable, and the core then marks the
 chat unreachable and falls back to email. The Bot API down (network errors, 5xx) or refusing
@@ -34,13 +37,15 @@ from booking.context import Context
 from booking.notices import render
 from booking.outbox import RetryLater, Unreachable
 from booking.qr import qr_png
+from booking.queries.passes import PassDetail
 from booking.services import tickets
 from booking.views import OutboxView
-from bot import cards, qr
+from bot import cards, pass_cards, pass_screens, qr
 from bot.buttons import Keyboard
 from bot.callbacks import WizardCb
 from bot.i18n import _, use_locale
 from bot.middlewares import KnownCustomers
+from bot.renew_keyboards import renew_button
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -58,6 +63,8 @@ WITH_BUTTONS = frozenset(
         "deadline_extended",
     }
 )
+# Renewal notices (issue 12) offer the renewal they are about; "renewal_released" is plain.
+WITH_RENEW_BUTTON = frozenset({"renewal_invited", "renewal_reminder"})
 # A code proves an address only if it goes nowhere else: never shown in a chat, even when the
 # outbox falls back to Telegram because the address could not be reached.
 EMAIL_ONLY = frozenset({"link_code"})
@@ -170,6 +177,13 @@ def book_again(payload: dict[str, Any]) -> InlineKeyboardMarkup | None:
     return kb.as_markup()
 
 
+def renew_again(payload: dict[str, Any]) -> InlineKeyboardMarkup | None:
+    """The renewal's offers in /renew (a reference only: owner, window and state are checked
+    when pressed)."""
+    renewal_id = payload.get("renewal_id")
+    return renew_button(renewal_id) if isinstance(renewal_id, int) else None
+
+
 class TelegramChannel:
     """``booking.outbox.Channel`` for Telegram."""
 
@@ -220,6 +234,8 @@ class TelegramChannel:
         booking = message.booking
         if message.kind == "booking_expired":
             return book_again(message.payload)
+        if message.kind in WITH_RENEW_BUTTON:
+            return renew_again(message.payload)
         if booking is None or message.kind not in WITH_BUTTONS or not booking.is_open:
             return None
         return cards.booking_keyboard(booking, now=self.ctx.clock.now(), back=False)
@@ -242,6 +258,13 @@ class TelegramChannel:
 
     async def _send_tickets(self, chat_id: int, message: OutboxView) -> None:
         assert message.booking is not None
+        booking = message.booking
+        season_pass = await pass_cards.card_of_booking(
+            self.ctx, booking.customer_id, booking.reference
+        )
+        if season_pass is not None:  # no ticket per date: the pass's own QR admits
+            await self._send_pass_card(chat_id, season_pass)
+            return
         found = await tickets.list_tickets(
             self.ctx,
             actor=ACTOR,
@@ -253,6 +276,21 @@ class TelegramChannel:
             photo = BufferedInputFile(png, filename=f"ticket-{ticket.reference}.png")
             caption = qr.caption(ticket)[:1024]
             await self._call(chat_id, partial(self.bot.send_photo, chat_id, photo, caption=caption))
+
+    async def _send_pass_card(self, chat_id: int, season_pass: PassDetail) -> None:
+        """The card /passes shows (bot/pass_cards.py), paced and with the channel's errors: a
+        renewed pass keeps its secret, so this is last season's QR under the new season."""
+        url = tickets.ticket_url(self.ctx.settings.public_url, season_pass.secret)
+        photo = BufferedInputFile(qr_png(url), filename=f"pass-{season_pass.code}.png")
+        caption = pass_screens.card_caption(season_pass, self.ctx.settings.timezone)
+        send = partial(
+            self.bot.send_photo,
+            chat_id,
+            photo,
+            caption=caption,
+            reply_markup=pass_screens.to_passes(),
+        )
+        await self._call(chat_id, send)
 
     def _gone(self, chat_id: int) -> None:
         """The core marks the chat unreachable; the bot must read it again on the next update

@@ -25,6 +25,8 @@ COMMANDS = (
     ("events", N_("What is on: hold places or buy tickets")),
     ("mybookings", N_("Your bookings and their deadlines")),
     ("tickets", N_("Your tickets as QR codes")),
+    ("passes", N_("Your season passes")),
+    ("renew", N_("Renew your season pass")),
     ("language", N_("English or French")),
     ("help", N_("What this bot can do")),
 )

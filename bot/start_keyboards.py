@@ -13,6 +13,7 @@ from booking.views import CustomerView
 from bot.buttons import Keyboard
 from bot.callbacks import MenuCb
 from bot.i18n import _
+from bot.pass_callbacks import PassCb
 
 LINK = MenuCb(action="link")  # an address for a chat without one
 OTHER_EMAIL = MenuCb(action="email")  # another address instead of the one on file
@@ -26,6 +27,7 @@ def start_menu(customer: CustomerView | None, *, email_works: bool) -> InlineKey
     kb = Keyboard()
     kb.button(text=_("Browse events"), callback_data=MenuCb(action="events"))
     kb.button(text=_("My bookings"), callback_data=MenuCb(action="mybookings"))
+    kb.button(text=_("My season passes"), callback_data=PassCb(action="list"))
     if email_works and has_email(customer):
         kb.button(text=_("Use another email address"), callback_data=OTHER_EMAIL)
     elif email_works:

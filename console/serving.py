@@ -27,6 +27,7 @@ HIDDEN = "…"
 SECRET_PREFIXES: dict[str, frozenset[str]] = {
     "/pay/": frozenset({"checkout", "done", "test", "webhook", "stripe"}),
     "/t/": frozenset(),
+    "/renew/": frozenset(),
 }
 
 

@@ -16,19 +16,26 @@ header: a newline there would end the header and start one of the sender's choos
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from email import charset, policy
 from email.header import Header
 from email.message import Message
+from email.mime.application import MIMEApplication
 from email.mime.image import MIMEImage
 from email.mime.multipart import MIMEMultipart
 from email.mime.nonmultipart import MIMENonMultipart
 from email.utils import format_datetime, formataddr
 
+from booking import renew_links
 from booking.actors import Actor
 from booking.context import Context
 from booking.notices import render as render_notice
 from booking.outbox import Unreachable
+from booking.pass_pdf import PassFile, pass_file
 from booking.qr import qr_png
+from booking.queries import passes as pass_queries
+from booking.queries import renewals as renewal_queries
+from booking.queries.renewals import RenewalChoice
 from booking.rules.text import single_line
 from booking.services import bookings, checkouts, linking, tickets
 from booking.settings_store import secret_key
@@ -50,6 +57,7 @@ PAY_KINDS = frozenset(
         "extension_denied",
         "deadline_extended",
         "mail_pay_link",
+        "mail_renewed",  # answers RENEW about the renewal's own (held) booking
     }
 )
 TELEGRAM_KINDS = frozenset({"booking_held", "payment_confirmed"})
@@ -101,6 +109,7 @@ class EmailChannel:
             for b in found:
                 if b.is_open and not b.checkout:
                     pay_urls[b.reference] = await self.pay_url(b)
+        renewal, renew_url = await self._renewal(message)
         return templates.MailContent(
             message=message,
             notice=render_notice(message),
@@ -109,6 +118,9 @@ class EmailChannel:
             tickets=await self._tickets(message),
             bookings=found,
             pay_urls=pay_urls,
+            pass_file=await self._pass_file(message),
+            renewal=renewal,
+            renew_url=renew_url,
             now=self.ctx.clock.now(),
         )
 
@@ -141,7 +153,7 @@ class EmailChannel:
         headers["Auto-Submitted"] = "auto-generated"
         headers["X-Auto-Response-Suppress"] = "All"
         headers["Content-Language"] = message.locale
-        root = _body(rendered, content.tickets)
+        root = _body(rendered, content.tickets, content.pass_file)
         for name, value in headers.items():
             root[name] = value  # type: ignore[assignment]  # compat32 takes Header objects
         return root.as_bytes(policy=WIRE), envelope
@@ -186,6 +198,33 @@ class EmailChannel:
             for n, t in enumerate(found, 1)
         )
 
+    async def _pass_file(self, message: OutboxView) -> PassFile | None:
+        """A paid pass booking carries the pass itself, as the A4 PDF (no ticket per date:
+        the pass's own QR admits)."""
+        if message.kind != "payment_confirmed" or message.booking is None:
+            return None
+        pass_id = await pass_queries.booking_pass(self.ctx, booking_id=message.booking.id)
+        if pass_id is None:
+            return None
+        return await pass_file(self.ctx, pass_id=pass_id, language=message.locale)
+
+    async def _renewal(self, message: OutboxView) -> tuple[RenewalChoice | None, str | None]:
+        """A renewal notice (or a RENEW answer listing the offers): the renewal as it stands
+        now, and the signed link of its page, valid until the window closes. A released
+        renewal gets no link: there is nothing left to do on the page."""
+        if message.kind not in templates.RENEWAL_KINDS | templates.RENEW_INVITING:
+            return None, None
+        renewal_id = message.payload.get("renewal_id")
+        if not isinstance(renewal_id, int):
+            return None, None
+        choice = await renewal_queries.renewal_choice(self.ctx, renewal_id=renewal_id)
+        if choice is None or message.kind == "renewal_released":
+            return choice, None
+        now = self.ctx.clock.now()
+        expires = renew_links.expiry(choice.closes_at or _closes(message), now)
+        token = await renew_links.renew_token(self.ctx, renewal_id, expires=expires)
+        return choice, f"{self.settings.public_url.rstrip('/')}{renew_links.PATH}{token}"
+
     async def _token_secret(self) -> bytes:
         if self._secret is None:  # read once: it never changes while the process runs
             self._secret = (await secret_key(self.ctx)).encode()
@@ -210,9 +249,23 @@ def _text(text: str, subtype: str) -> Message:
     return part
 
 
-def _body(rendered: templates.Rendered, tickets: tuple[templates.Ticket, ...]) -> Message:
+def _closes(message: OutboxView) -> datetime | None:
+    """The window's close the notice was enqueued with (payload ``closes_at``, ISO)."""
+    value = message.payload.get("closes_at")
+    try:
+        return datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
+def _body(
+    rendered: templates.Rendered,
+    tickets: tuple[templates.Ticket, ...],
+    pass_pdf: PassFile | None = None,
+) -> Message:
     """multipart/alternative (text, HTML); with tickets, the HTML is multipart/related with
-    the QR codes inline, and the whole is multipart/mixed with the same PNGs attached."""
+    the QR codes inline, and the whole is multipart/mixed with the same PNGs attached; a
+    pass's PDF is attached the same way (multipart/mixed)."""
     html: Message = _text(rendered.html, "html")
     if tickets:
         related = MIMEMultipart("related")
@@ -226,7 +279,7 @@ def _body(rendered: templates.Rendered, tickets: tuple[templates.Ticket, ...]) -
     alternative = MIMEMultipart("alternative")
     alternative.attach(_text(rendered.text, "plain"))
     alternative.attach(html)
-    if not tickets:
+    if not tickets and pass_pdf is None:
         return alternative
     mixed = MIMEMultipart("mixed")
     mixed.attach(alternative)
@@ -234,4 +287,8 @@ def _body(rendered: templates.Rendered, tickets: tuple[templates.Ticket, ...]) -
         attachment = MIMEImage(ticket.png, "png")
         attachment.add_header("Content-Disposition", "attachment", filename=ticket.filename)
         mixed.attach(attachment)
+    if pass_pdf is not None:
+        document = MIMEApplication(pass_pdf.pdf, "pdf")
+        document.add_header("Content-Disposition", "attachment", filename=pass_pdf.filename)
+        mixed.attach(document)
     return mixed

@@ -12,7 +12,7 @@ the answer in one transaction; its unique Message-ID is the dedupe, so a message
 does nothing). The caller flags the message on the server only after this returns.
 
 Email authority (README "Security"). A reply changes something (CANCEL, EXTEND, PAY's link
-for one booking, and every later command) only when all hold:
+for one booking, RENEW, and every later command) only when all hold:
 
 * it carries a genuine reply token (plus-address in To/Cc/Delivered-To/X-Original-To);
 * the token is bound to that booking and to its customer or a contact of its organization;
@@ -45,7 +45,10 @@ import authres
 from booking.actors import Actor
 from booking.context import Context
 from booking.errors import BookingError
-from booking.services import cancellations, checkouts, extensions
+from booking.queries import passes as pass_queries
+from booking.queries import renewals as renewal_queries
+from booking.queries.renewals import RenewalChoice
+from booking.services import bookings, cancellations, checkouts, extensions, renewals
 from booking.services import inbound as store
 from booking.services.inbound import Answer, Received, Route
 from booking.settings_store import secret_key
@@ -339,8 +342,6 @@ async def _dispatch(
     if verb is Verb.STATUS or (verb is Verb.PAY and booking is None):
         # The status lists every booking with its pay link, to the registered address.
         return await _answer(ctx, mail, reply, None, name, reply.answer("mail_status", None))
-    if verb is Verb.RENEW:
-        return await _refuse(ctx, mail, reply, booking, name, "renew_unavailable")
     if verb is Verb.AMBIGUOUS:
         options = [option.value for option in command.options]
         question = reply.answer("mail_which_command", booking, options=options)
@@ -356,7 +357,81 @@ async def _dispatch(
     if verb is Verb.EXTEND and command.date_error:
         code = "date_in_past" if command.date_error == DATE_PAST else "date_unreadable"
         return await _refuse(ctx, mail, reply, booking, name, code)
+    if verb is Verb.RENEW:
+        return await _renew(ctx, mail, reply, booking)
     return await _act(ctx, mail, reply, booking, command)
+
+
+async def _renew(ctx: Context, mail: Received, reply: _Reply, booking: BookingView) -> Outcome:
+    """RENEW on the email of a pass (the token's booking is the OLD pass's): with one pass on
+    offer, renew into it (a hold with a deadline) and answer with its booking and pay link;
+    with several, answer with the offers and the renewal page's link (nothing changes).
+    Everything else is refused with what is the matter; ``renewals.renew`` re-checks holder,
+    window and state in the transaction that renews."""
+    sender = reply.sender
+    assert sender is not None
+    choice = await renewal_queries.renewal_of_booking(ctx, booking_id=booking.id)
+    if choice is None:
+        is_pass = await pass_queries.booking_pass(ctx, booking_id=booking.id) is not None
+        return await _refuse(
+            ctx, mail, reply, booking, "renew", "renewal_unknown" if is_pass else "renew_not_pass"
+        )
+    if choice.customer_id != sender.id:  # a colleague of the holder's organization
+        return await _refuse(ctx, mail, reply, booking, "renew", "renewal_not_holder")
+    if choice.state == "renewed":
+        done = {"code": choice.pass_code, "reference": choice.new_reference or "-"}
+        return await _refuse(ctx, mail, reply, booking, "renew", "renew_already", done)
+    if len(choice.options) > 1:
+        if not choice.open_now:
+            return await _refuse(ctx, mail, reply, booking, "renew", _shut(choice, ctx))
+        offers = reply.answer(
+            "mail_renew_options", booking, renewal_id=choice.renewal_id,
+            pass_code=choice.pass_code,
+        )  # fmt: skip
+        return await _answer(ctx, mail, reply, booking, "renew", offers)
+    return await _renew_into(ctx, mail, reply, booking, choice)
+
+
+def _shut(choice: RenewalChoice, ctx: Context) -> str:
+    """Why a renewal that is not open now cannot be made (the service's own codes)."""
+    closes = choice.closes_at
+    if choice.state == "released" or (closes is not None and ctx.clock.now() >= closes):
+        return "renewal_window_closed"
+    return "renewal_not_open"
+
+
+async def _renew_into(
+    ctx: Context, mail: Received, reply: _Reply, booking: BookingView, choice: RenewalChoice
+) -> Outcome:
+    sender = reply.sender
+    assert sender is not None
+    actor = Actor.customer(sender.id, sender.name, "email")
+    option = choice.options[0] if choice.options else None
+    product_id = option.product_id if option is not None else 0  # none: the service refuses
+
+    async def action(joined: Context) -> BookingView:
+        sold = await renewals.renew(
+            joined, actor=actor, renewal_id=choice.renewal_id, product_id=product_id
+        )
+        return await bookings.get_booking(joined, actor=actor, reference=sold.reference)
+
+    def answers(renewed: BookingView) -> Sequence[Answer]:
+        # About the renewal's own booking: its pay link, its thread, its reply token.
+        name = option.name if option is not None else ""
+        return reply.answer("mail_renewed", renewed, pass_code=choice.pass_code, product=name)
+
+    def refusal(error: BookingError) -> Sequence[Answer]:
+        return reply.refusal(booking, error.code, error.params)
+
+    acted = await store.act(
+        ctx, mail=mail, booking_id=booking.id, customer_id=sender.id, command="renew",
+        action=action, answers=answers, refusal=refusal, proven_customer_id=reply.proven,
+    )  # fmt: skip
+    if acted.duplicate:
+        return Outcome("duplicate")
+    if acted.error is not None:
+        return Outcome("answered", acted.error.code)
+    return Outcome("acted", "renew")
 
 
 async def _act(
@@ -469,12 +544,13 @@ async def _refuse(
     booking: BookingView | None,
     command: str,
     code: str,
+    params: dict[str, Any] | None = None,
 ) -> Outcome:
     sender = reply.sender
     assert sender is not None
     new = await store.record(
         ctx, mail=mail, booking_id=booking.id if booking else None, customer_id=sender.id,
-        command=command, outcome=code, answers=reply.refusal(booking, code, {}),
+        command=command, outcome=code, answers=reply.refusal(booking, code, params or {}),
         proven_customer_id=reply.proven,
     )  # fmt: skip
     return _once(new, Outcome("answered", code))

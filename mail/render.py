@@ -24,6 +24,8 @@ from booking.errors import MESSAGES, BookingError
 from booking.i18n import error_text, gettext_for, translations
 from booking.item_lines import item_lines
 from booking.notices import Notice
+from booking.pass_pdf import PassFile
+from booking.queries.renewals import RenewalChoice
 from booking.rules.formatting import money, pick_locale, when
 from booking.rules.text import single_line
 from booking.views import BookingView, CustomerView, OutboxView, TicketView
@@ -44,7 +46,13 @@ ANSWER_KINDS = (
     "mail_too_large",
     "mail_which_command",
     "mail_not_allowed",
+    "mail_renewed",
+    "mail_renew_options",
 )
+# The renewal notices (booking.notices, enqueued with the OLD pass's booking): they carry the
+# signed renewal link and say that a reply RENEW renews.
+RENEWAL_KINDS = frozenset({"renewal_invited", "renewal_reminder", "renewal_released"})
+RENEW_INVITING = frozenset({"renewal_invited", "renewal_reminder", "mail_renew_options"})
 
 
 def N_(message: str) -> str:
@@ -63,9 +71,11 @@ REFUSALS: dict[str, str] = {
     "which_booking": N_(
         "We could not tell which booking you mean. Please reply to the email of that booking."
     ),
-    "renew_unavailable": N_(
-        "Pass renewal by email is not available yet; please ask the organizer."
+    "renew_not_pass": N_(
+        "This booking is not a season pass, so there is nothing to renew. Reply {word} to "
+        "the email about your pass."
     ),
+    "renew_already": N_("Pass {code} is renewed already: its booking is {reference}."),
 }
 DONE: dict[str, str] = {
     "cancelled": N_("Done: booking {reference} is cancelled."),
@@ -79,6 +89,7 @@ KEYWORD_WORDS: dict[str, str] = {
     "cancel": N_("CANCEL"),
     "extend": N_("EXTEND"),
     "status": N_("STATUS"),
+    "renew": N_("RENEW"),
     "help": N_("HELP"),
 }
 KEYWORD_USES: dict[str, str] = {
@@ -92,6 +103,7 @@ KEYWORD_USES: dict[str, str] = {
         "For example: {example}"
     ),
     "status": N_("to list your bookings and their deadlines"),
+    "renew": N_("in a reply to your pass's renewal email, to renew it for the new season"),
     "help": N_("for this list"),
 }
 EXTEND_ANY_DAY = N_(
@@ -123,6 +135,15 @@ class Ticket:
 
 
 @dataclass(frozen=True, slots=True)
+class RenewOption:
+    name: str
+    price: str
+    seat: str  # "Stalls · row A · seat 3", or "" (best available, or general admission)
+    same_seat: bool
+    seating: str  # "fixed_seat" | "ga"
+
+
+@dataclass(frozen=True, slots=True)
 class MailContent:
     """Everything a template may show, gathered before rendering."""
 
@@ -133,6 +154,9 @@ class MailContent:
     tickets: tuple[Ticket, ...] = ()
     bookings: tuple[BookingView, ...] = ()  # STATUS answers
     pay_urls: dict[str, str] = field(default_factory=dict)  # per reference, STATUS answers
+    pass_file: PassFile | None = None  # a paid pass booking: its PDF, attached
+    renewal: RenewalChoice | None = None  # renewal notices and answers
+    renew_url: str | None = None  # the renewal page's signed link
     now: datetime = field(kw_only=True)  # when the mail is rendered (the channel's clock)
 
 
@@ -206,6 +230,10 @@ def refusal_text(
         return text.format(
             word=_word("extend", locale), example=_extend_example(booking, locale, now)
         )
+    if code == "renew_not_pass":
+        return text.format(word=_word("renew", locale))
+    if code == "renew_already":
+        return text.format(code=params.get("code", "-"), reference=params.get("reference", "-"))
     return text
 
 
@@ -303,7 +331,8 @@ def lines(booking: BookingView, locale: str) -> list[Line]:
             line.count,
             line.tariff,
             money(line.unit_price_minor, booking.currency, locale),
-            tuple(seat.label(locale) for seat in line.seats),
+            # A pass holds one seat at every date: "seat 3" once, not once per date.
+            tuple(dict.fromkeys(seat.label(locale) for seat in line.seats)),
         )
         for line in item_lines(booking.items)
     ]
@@ -320,7 +349,8 @@ def _values(content: MailContent, locale: str) -> dict[str, Any]:
     def fmt_when(at: Any, timezone: str) -> str:
         return when(at, timezone, locale) if at is not None else "-"
 
-    listed = keywords(booking, locale, content.now, _options(payload))
+    listed = keywords(booking, locale, content.now, _options(payload) or _renew_words(message))
+    renewal = content.renewal
 
     return {
         "kind": message.kind,
@@ -351,7 +381,38 @@ def _values(content: MailContent, locale: str) -> dict[str, Any]:
         # Only beside EXTEND, the one command that takes a date.
         "day_first": day_first(locale) if any(k.verb == "extend" for k in listed) else "",
         "done": _done(payload, booking, locale) if message.kind == "mail_done" else "",
+        "pass_file": content.pass_file,
+        "renewal": renewal,
+        "renew_url": content.renew_url,
+        "renew_options": renew_options(renewal, locale) if renewal else [],
+        "closes": _closes(renewal, locale),
+        "renew_word": _word("renew", locale),
     }
+
+
+def _renew_words(message: OutboxView) -> tuple[str, ...]:
+    """An invitation lists RENEW first (the old pass's booking is paid: PAY, EXTEND and
+    CANCEL would be noise there)."""
+    return ("renew", "status", "help") if message.kind in RENEW_INVITING else ()
+
+
+def renew_options(renewal: RenewalChoice, locale: str) -> list[RenewOption]:
+    return [
+        RenewOption(
+            name=o.name,
+            price=money(o.price_minor, o.currency, locale),
+            seat=o.seat.label(locale) if o.seat else "",
+            same_seat=o.same_seat,
+            seating=o.seating,
+        )
+        for o in renewal.options
+    ]
+
+
+def _closes(renewal: RenewalChoice | None, locale: str) -> str:
+    if renewal is None or renewal.closes_at is None:
+        return ""
+    return when(renewal.closes_at, renewal.timezone, locale)
 
 
 def _done(payload: dict[str, Any], booking: BookingView | None, locale: str) -> str:

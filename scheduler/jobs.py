@@ -9,7 +9,7 @@ from typing import Any
 
 from booking import outbox
 from booking.context import Context
-from booking.services import releases, reminders
+from booking.services import releases, reminders, renewals
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +34,14 @@ async def deliver_outbox(ctx: Context) -> outbox.DeliveryReport:
     return await outbox.deliver_due(ctx)
 
 
+async def remind_renewals(ctx: Context) -> int:
+    return await renewals.remind_due(ctx)
+
+
+async def close_renewals(ctx: Context) -> int:
+    return await renewals.close_due(ctx)
+
+
 JOBS: tuple[Job, ...] = (
     Job(
         "release-due-holds",
@@ -52,5 +60,17 @@ JOBS: tuple[Job, ...] = (
         5,
         deliver_outbox,
         "send queued notices through Telegram and email, with retries",
+    ),
+    Job(
+        "remind-renewals",
+        300,
+        remind_renewals,
+        "remind pass holders still invited to renew, on each reminder day before the close",
+    ),
+    Job(
+        "close-renewals",
+        60,
+        close_renewals,
+        "close renewal campaigns whose window ended: kept seats back on sale",
     ),
 )

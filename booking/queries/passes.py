@@ -63,6 +63,10 @@ class PassDetail:
     total_minor: int
     currency: str
     dates: tuple[IncludedDate, ...]
+    season_name: str
+    credit_minor: int  # in ``currency``, the product's
+    choices_left: int | None  # a pass with choice: the dates still to pick; None: automatic
+    photo_id: int | None  # the holder's PassPhoto (services.pass_photos.photo_data)
 
 
 async def included_dates(
@@ -143,38 +147,110 @@ async def products_on_sale(ctx: Context) -> list[tuple[int, str, str]]:
 
 
 async def pass_detail(ctx: Context, *, pass_id: int) -> PassDetail:
-    async def work(
-        session: AsyncSession,
-    ) -> tuple[Pass, Booking, Customer, Seat | None, list[IncludedDate]]:
-        row = (
-            await session.execute(
-                select(Pass, Booking, Customer, Seat)
-                .join(Booking, col(Booking.id) == Pass.booking_id)
-                .join(Customer, col(Customer.id) == Pass.customer_id)
-                .outerjoin(Seat, col(Seat.id) == Pass.seat_id)
-                .where(col(Pass.id) == pass_id)
-            )
-        ).one_or_none()
-        if row is None:
-            raise BookingError("unknown_item")
-        found, booking, customer, seat = row
-        performances = (
-            await session.execute(
-                select(Performance)
-                .join(Item, col(Item.performance_id) == Performance.id)
-                .where(col(Item.booking_id) == booking.id)
-                .order_by(col(Performance.starts_at), col(Performance.id))
-            )
-        ).scalars()
-        return found, booking, customer, seat, await _dated(session, list(performances))
+    found = await _details(ctx, [pass_id])
+    if not found:
+        raise BookingError("unknown_item")
+    return found[0]
 
-    found, booking, customer, seat, dates = await ctx.db.read(work)
+
+async def customer_passes(ctx: Context, *, customer_id: int) -> list[PassDetail]:
+    """Every pass the customer holds, in every state (held, paid, cancelled, expired), newest
+    season first (then newest pass): what /passes and the holder's pages list."""
+
+    async def work(session: AsyncSession) -> list[int]:
+        ids = await session.execute(
+            select(col(Pass.id))
+            .join(Season, col(Season.id) == Pass.season_id)
+            .where(col(Pass.customer_id) == customer_id)
+            .order_by(col(Season.starts_on).desc(), col(Pass.id).desc())
+        )
+        return [int(i or 0) for i in ids.scalars()]
+
+    return await _details(ctx, await ctx.db.read(work))
+
+
+async def pass_of_booking(session: AsyncSession, booking_id: int) -> int | None:
+    """The pass this booking bought (a renewal's booking buys the new season's pass), or
+    None when it is an ordinary booking."""
+    found = await session.execute(select(col(Pass.id)).where(col(Pass.booking_id) == booking_id))
+    pass_id = found.scalar_one_or_none()
+    return int(pass_id) if pass_id is not None else None
+
+
+async def booking_pass(ctx: Context, *, booking_id: int) -> int | None:
+    """``pass_of_booking`` in a transaction of its own, for the adapters (they see no
+    session): the mail channel attaches the PDF of the pass a paid booking bought."""
+
+    async def work(session: AsyncSession) -> int | None:
+        return await pass_of_booking(session, booking_id)
+
+    return await ctx.db.read(work)
+
+
+_Loaded = tuple[Pass, Booking, Customer, Seat | None, list[IncludedDate]]
+
+
+async def _details(ctx: Context, pass_ids: Sequence[int]) -> list[PassDetail]:
+    """The passes, in the order given; each product read once."""
+    if not pass_ids:
+        return []
+
+    async def work(session: AsyncSession) -> list[_Loaded]:
+        rows = await session.execute(
+            select(Pass, Booking, Customer, Seat)
+            .join(Booking, col(Booking.id) == Pass.booking_id)
+            .join(Customer, col(Customer.id) == Pass.customer_id)
+            .outerjoin(Seat, col(Seat.id) == Pass.seat_id)
+            .where(col(Pass.id).in_(list(pass_ids)))
+        )
+        by_id = {
+            found.id: (found, booking, customer, seat)
+            for found, booking, customer, seat in rows.all()
+        }
+        loaded: list[_Loaded] = []
+        for pass_id in pass_ids:
+            if pass_id not in by_id:
+                continue
+            found, booking, customer, seat = by_id[pass_id]
+            dates = await _dated(session, await _booked_dates(session, booking.id or 0))
+            loaded.append((found, booking, customer, seat, dates))
+        return loaded
+
+    products: dict[int, PassProductDetail] = {}
+    details = []
+    for found, booking, customer, seat, dates in await ctx.db.read(work):
+        if found.product_id not in products:
+            products[found.product_id] = await product_detail(ctx, product_id=found.product_id)
+        details.append(_detail(found, booking, customer, seat, dates, products[found.product_id]))
+    return details
+
+
+async def _booked_dates(session: AsyncSession, booking_id: int) -> list[Performance]:
+    """The dates a pass admits: its booking's items (not its claims: a late payment's
+    re-taken places carry no pass id, docs/passes.md)."""
+    performances = await session.execute(
+        select(Performance)
+        .join(Item, col(Item.performance_id) == Performance.id)
+        .where(col(Item.booking_id) == booking_id)
+        .order_by(col(Performance.starts_at), col(Performance.id))
+    )
+    return list(performances.scalars())
+
+
+def _detail(
+    found: Pass,
+    booking: Booking,
+    customer: Customer,
+    seat: Seat | None,
+    dates: list[IncludedDate],
+    product: PassProductDetail,
+) -> PassDetail:
     answers = pass_holders.answers_from_json(found.holder)
     return PassDetail(
         id=found.id or 0,
         code=found.code,
         secret=found.secret,
-        product=await product_detail(ctx, product_id=found.product_id),
+        product=product,
         customer_id=customer.id or 0,
         customer_name=customer.name,
         customer_email=customer.email,
@@ -187,4 +263,8 @@ async def pass_detail(ctx: Context, *, pass_id: int) -> PassDetail:
         total_minor=booking.total_minor,
         currency=booking.currency,
         dates=tuple(dates),
+        season_name=product.row.season_name,
+        credit_minor=found.credit_minor,
+        choices_left=found.choices_left,
+        photo_id=found.photo_id,
     )

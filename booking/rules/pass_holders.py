@@ -2,8 +2,9 @@
 
 The answers are stored as JSON keyed by ``HOLDER_FIELDS`` names, like the product's modes, so
 a purchase iterates one list. Only the fields the product asks are kept; a required field must
-be answered. The photo is a file, not text: it is not part of these answers (the bot's upload,
-built later, stores it), so a product's photo mode is not checked here.
+be answered. The photo is a file, not text: it is never one of these answers (a text answer
+named ``photo`` is refused as a field the product does not ask). It is an uploaded
+``PassPhoto`` the sale names by id, and ``check_photo`` holds it to the product's photo mode.
 """
 
 from __future__ import annotations
@@ -52,6 +53,16 @@ def check_answers(
         _check_shape(name, value, today)
         kept[name] = value
     return kept
+
+
+def check_photo(modes: tuple[tuple[str, str], ...], photo_id: int | None) -> None:
+    """The photo against the product's mode: a required photo must be given (an uploaded
+    photo's id), and a product that does not ask for one takes none."""
+    mode = dict(modes).get("photo", "off")
+    if photo_id is None and mode == "required":
+        raise BookingError("holder_field_required", field="holder_photo")
+    if photo_id is not None and mode == "off":
+        raise BookingError("bad_value", field="holder_photo")
 
 
 def _check_shape(name: str, value: str, today: date) -> None:

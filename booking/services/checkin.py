@@ -9,15 +9,21 @@ that turns a secret into an Entitlement; ``admit`` and ``check`` do not know whi
 A check-in is a ``checkin`` row, unique on (kind, id, performance): when two doors scan the
 same code at once, both may find no row, but only one insert commits; the other is told
 "already used" with the winner's time and door.
+
+The door page's scan is the request made hundreds of times a minute, so it is one write
+transaction: ``scan`` admits and reads the page's board (performances, counts) together, and
+``scan_as_session`` also checks the console session and role there first, instead of in a
+read transaction of their own (bench/passes.py measures it against the bare SQL).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -25,13 +31,17 @@ from sqlmodel import col
 from booking.actors import Actor
 from booking.context import Context
 from booking.errors import BookingError
+from booking.queries import door as door_queries
 from booking.rules import states
-from booking.services import passes
+from booking.services import passes, staff_admin
+from booking.services.staff_admin import StaffAccount
+from booking.sql import Prepared, connection_of
 from booking.tables.bookings import Booking, Item, Ticket
 from booking.tables.catalog import Event, Performance, Seat, Tariff, Venue
 from booking.tables.checkin import CheckIn
 from booking.tables.customers import Customer
-from booking.views import Entitlement, Invalid, seat_place
+from booking.tables.staff import StaffSession, StaffUser
+from booking.views import Entitlement, Invalid, SeatPlace
 
 Outcome = Literal["admissible", "admitted", "already_used", "wrong_date", "not_valid"]
 MAX_CODE = 200  # a URL with a 32-character secret is far shorter: longer is not ours
@@ -63,10 +73,13 @@ def secret_of(code: str) -> str:
     return code.split("?", 1)[0].split("#", 1)[0].strip("/ ")
 
 
-# The door reads these on every scan, so they are built once (building a select of eight joins
-# costs more than running it) and read as columns, not entities (loading nine ORM objects costs
-# more again): bench/passes.py measures the door against its bare SQL.
-_BY_SECRET = (
+# The door runs these on every scan, so they are built once (building a select of eight joins
+# costs more than running it), read as columns, not entities (loading nine ORM objects costs
+# more again), and run as prepared statements (``booking.sql.Prepared``: SQLAlchemy's
+# per-execution work costs more than the statements): bench/passes.py measures the door
+# against its bare SQL.
+_T = CheckIn.__table__  # type: ignore[attr-defined]
+_by_secret: Any = (
     select(
         col(Ticket.id),
         col(Ticket.voided_at),
@@ -81,7 +94,10 @@ _BY_SECRET = (
         col(Customer.name),
         col(Customer.language),
         col(Tariff.name),
-        Seat,
+        col(Seat.id),
+        col(Seat.section),
+        col(Seat.row),
+        col(Seat.number),
     )
     .select_from(Ticket)
     .join(Booking, col(Booking.id) == Ticket.booking_id)
@@ -94,11 +110,16 @@ _BY_SECRET = (
     .outerjoin(Seat, col(Seat.id) == Item.seat_id)
     .where(col(Ticket.secret) == bindparam("secret"))
 )
-_USED = select(col(CheckIn.admitted_at), col(CheckIn.door)).where(
+_used: Any = select(col(CheckIn.admitted_at), col(CheckIn.door)).where(
     col(CheckIn.entitlement_kind) == bindparam("kind"),
     col(CheckIn.entitlement_id) == bindparam("id"),
     col(CheckIn.performance_id) == bindparam("performance"),
 )
+_BY_SECRET = Prepared(_by_secret)
+_USED = Prepared(_used)
+# A plain INSERT (no unit of work to flush); the unique index speaks here when another door
+# was faster.
+_ADMIT = Prepared(insert(_T))
 
 
 async def entitlement(
@@ -109,8 +130,9 @@ async def entitlement(
     included date), and says "not_in_pass" for a date it does not include."""
     if not secret or len(secret) > MAX_CODE:
         return None
-    row = (await session.execute(_BY_SECRET, {"secret": secret})).first()
-    if row is None:
+    conn = await connection_of(session)
+    rows = (await _BY_SECRET.run(conn, {"secret": secret})).rows
+    if not rows:
         return await passes.entitlement(session, secret, performance_id, now=now)
     (
         ticket_id,
@@ -126,8 +148,11 @@ async def entitlement(
         holder,
         language,
         tariff_name,
-        seat,
-    ) = row
+        seat_id,
+        section,
+        row,
+        number,
+    ) = rows[0]
     invalid: Invalid = ""
     if status != states.CONFIRMED:
         invalid = "cancelled"
@@ -147,7 +172,7 @@ async def entitlement(
         holder=holder,
         language=language,
         tariff_name=tariff_name,
-        seat=seat_place(seat) if seat else None,
+        seat=SeatPlace(section, row, number) if seat_id is not None else None,
         invalid=invalid,
     )
 
@@ -171,34 +196,174 @@ async def admit(
     """Admit the entitlement to the performance once: "admitted", or why not."""
     _staff_only(actor)
     now = ctx.clock.now()
-
-    async def work(session: AsyncSession) -> Answer:
-        answer = await _answer(session, secret, performance_id, now)
-        if answer.outcome != "admissible":
-            return answer
-        found = answer.entitlement
-        assert found is not None
-        # A plain INSERT (no unit of work to flush: the door pays for it on every scan); the
-        # unique index speaks here when another door was faster.
-        await session.execute(
-            insert(CheckIn).values(
-                entitlement_kind=found.kind,
-                entitlement_id=found.id,
-                performance_id=performance_id,
-                admitted_at=now,
-                door=door.strip()[:40],
-                staff_id=actor.id,
-            )
+    try:
+        return await ctx.db.write(
+            lambda session: _admit(session, actor, secret, performance_id, door, now)
         )
-        return Answer("admitted", found)
+    except IntegrityError:
+        beaten = await _beaten(ctx, secret, performance_id, now)
+        if beaten is None:  # another constraint: a bug to surface
+            raise
+        return beaten
+
+
+@dataclass(frozen=True, slots=True)
+class Scan:
+    answer: Answer
+    board: door_queries.DoorBoard  # the door page after it: performances, the counts
+
+
+async def scan(
+    ctx: Context, *, actor: Actor, secret: str, performance_id: int, door: str = ""
+) -> Scan:
+    """``admit``, and the door page's board read in the same transaction: at the door every
+    transaction opened is a fixed cost paid on every scan (bench/passes.py). The board's two
+    small reads then hold the write lock a fraction of a millisecond longer."""
+    _staff_only(actor)
+    now = ctx.clock.now()
+    since = door_queries.menu_start(ctx)
+
+    async def work(session: AsyncSession) -> Scan:
+        answer = await _admit(session, actor, secret, performance_id, door, now)
+        return Scan(answer, await door_queries.board_in(session, since, performance_id))
 
     try:
         return await ctx.db.write(work)
     except IntegrityError:
-        answer = await ctx.db.read(lambda session: _answer(session, secret, performance_id, now))
-        if answer.outcome != "already_used":  # another constraint: a bug to surface
+        beaten = await _beaten(ctx, secret, performance_id, now)
+        if beaten is None:
             raise
+        return Scan(beaten, await door_queries.board(ctx, performance_id))
+
+
+@dataclass(frozen=True, slots=True)
+class StaffScan:
+    account: StaffAccount  # who scanned: the session's staff member, checked in the transaction
+    scan: Scan
+
+
+async def scan_as_session(
+    ctx: Context,
+    *,
+    token: str,
+    may: Callable[[str], bool],
+    secret: str,
+    performance_id: int,
+    door: str = "",
+) -> StaffScan | None:
+    """``scan`` for the console session ``token``, checked in the same write transaction as
+    the admission: the session open (``staff_admin.resume_session``'s rules: a session found
+    run out is ended, "last seen" moved once a minute), then the role (``may``: the console's
+    permission), then the admission and the board. None, with nothing admitted, when the
+    session signs nobody in or the role may not: the caller answers as its guard does.
+
+    Why: a console request reads its session in a read transaction of its own before the
+    handler runs; on SQLite that read (aiosqlite's thread, a dozen trips) costs more than the
+    whole admission. The door page's scan is the one request made hundreds of times a minute,
+    so there it is one transaction (bench/passes.py)."""
+    now = ctx.clock.now()
+    since = door_queries.menu_start(ctx)
+
+    async def work(session: AsyncSession) -> StaffScan | None:
+        account = await _session_account(session, token, now)
+        if account is None or not may(account.role):
+            return None
+        actor = account.actor()
+        _staff_only(actor)
+        answer = await _admit(session, actor, secret, performance_id, door, now)
+        board = await door_queries.board_in(session, since, performance_id)
+        return StaffScan(account, Scan(answer, board))
+
+    try:
+        return await ctx.db.write(work)
+    except IntegrityError:
+        beaten = await _beaten(ctx, secret, performance_id, now)
+        if beaten is None:
+            raise
+        again = await staff_admin.resume_session(ctx, token=token)  # it admitted nothing
+        if again.account is None or not may(again.account.role):
+            return None
+        return StaffScan(again.account, Scan(beaten, await door_queries.board(ctx, performance_id)))
+
+
+# ``staff_admin.resume_session`` in the caller's transaction, built of staff_admin's own parts
+# (the token's digest, the account's columns, the rules of a run-out session, its end) so the
+# rules stay written once. It belongs in staff_admin as ``resume_in`` (asked of the lead).
+_session_query: Any = (
+    select(
+        col(StaffSession.id),
+        col(StaffSession.created_at),
+        col(StaffSession.seen_at),
+        *staff_admin._USER_COLUMNS,
+    )
+    .join(StaffUser, col(StaffUser.id) == col(StaffSession.staff_id))
+    .where(
+        col(StaffSession.token_hash) == bindparam("digest"),
+        col(StaffSession.ended_at).is_(None),
+    )
+)
+_SESSION = Prepared(_session_query)
+
+
+async def _session_account(session: AsyncSession, token: str, now: datetime) -> StaffAccount | None:
+    if not token:
+        return None
+    conn = await connection_of(session)
+    rows = (await _SESSION.run(conn, {"digest": staff_admin._digest(token)})).rows
+    if not rows:
+        return None
+    row = rows[0]
+    account = StaffAccount(
+        id=row[3] or 0,
+        email=row[4],
+        name=row[5],
+        role=row[6],
+        language=row[7],
+        active=row[8],
+        session_epoch=row[9],
+        created_at=row[10],
+    )
+    found = staff_admin._Open(row[0] or 0, row[1], row[2], account)
+    reason = staff_admin._ran_out(found, now)
+    if reason:
+        await staff_admin._end(session, col(StaffSession.id) == found.id, now, reason)
+        return None
+    if now - found.seen_at > staff_admin.REFRESH:
+        stamp = update(StaffSession).where(col(StaffSession.id) == found.id).values(seen_at=now)
+        await session.execute(stamp)
+    return account
+
+
+async def _admit(
+    session: AsyncSession,
+    actor: Actor,
+    secret: str,
+    performance_id: int,
+    door: str,
+    now: datetime,
+) -> Answer:
+    answer = await _answer(session, secret, performance_id, now)
+    if answer.outcome != "admissible":
         return answer
+    found = answer.entitlement
+    assert found is not None
+    values = {
+        "entitlement_kind": found.kind,
+        "entitlement_id": found.id,
+        "performance_id": performance_id,
+        "admitted_at": now,
+        "door": door.strip()[:40],
+        "staff_id": actor.id,
+    }
+    await _ADMIT.run(await connection_of(session), values)
+    return Answer("admitted", found)
+
+
+async def _beaten(ctx: Context, secret: str, performance_id: int, now: datetime) -> Answer | None:
+    """After the insert failed: "already used" with the time and door of the other door that
+    admitted it between our check and our insert; None when that is not why it failed."""
+    answer = await ctx.db.read(lambda session: _answer(session, secret, performance_id, now))
+    return answer if answer.outcome == "already_used" else None
 
 
 async def _answer(session: AsyncSession, secret: str, performance_id: int, now: datetime) -> Answer:
@@ -208,9 +373,9 @@ async def _answer(session: AsyncSession, secret: str, performance_id: int, now: 
     if found.performance_id != performance_id:
         return Answer("wrong_date", found)
     values = {"kind": found.kind, "id": found.id, "performance": performance_id}
-    used = (await session.execute(_USED, values)).first()
-    if used is not None:
-        return Answer("already_used", found, UsedAt(used[0], used[1]))
+    used = (await _USED.run(await connection_of(session), values)).rows
+    if used:
+        return Answer("already_used", found, UsedAt(used[0][0], used[0][1]))
     return Answer("admissible", found)
 
 

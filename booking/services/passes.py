@@ -1,12 +1,15 @@
 """Selling a season pass (SPEC §9, issue 12): one booking through the one hold engine, plus the
 pass row (holder, fixed seat, pass code, QR secret); and what the door asks of a pass.
 
-A sale is one transaction: the customer typed at the desk (if new), the product's own tariff
-per included event (made by the first sale, kept in step with the product), one place at
-every included date through ``holds.hold_dates_in_session`` (gauges, unique seat claims: all
-or none), the pass row and its seat claims marked with the pass. Any refusal rolls it all
-back. Payment is the booking's, by the existing paths (``payments``); a paid pass gets no
-ticket per date (``tickets.issue``): its secret admits once per included date.
+A sale is one transaction: the product row locked (a sale and adding new dates to every pass
+of the product queue on it, so neither misses the other's work), the customer typed at the
+desk (if new), the product's own tariff per included event (made by the first sale, kept in
+step with the product), one place at every included date (an automatic pass) or at every
+picked date (a pass with choice) through ``holds.hold_dates_in_session`` (gauges, unique
+seat claims: all or none), the pass row and its seat claims marked with the pass. Any
+refusal rolls it all back. Payment is the booking's, by the existing paths (``payments``); a
+paid pass gets no ticket per date (``tickets.issue``): its secret admits once per included
+date.
 
 docs/passes.md gives the design.
 """
@@ -26,6 +29,7 @@ from sqlmodel import col
 from booking.actors import Actor
 from booking.context import Context
 from booking.errors import BookingError
+from booking.queries.pass_choices import choosable
 from booking.queries.passes import free_everywhere, included_dates
 from booking.rules import pass_holders, states
 from booking.rules.apportion import apportion
@@ -35,7 +39,7 @@ from booking.services import customers, holds
 from booking.tables.bookings import Booking, Item
 from booking.tables.catalog import Event, Performance, Seat, SeatClaim, Tariff, Venue
 from booking.tables.customers import Customer
-from booking.tables.passes import Pass, PassProduct
+from booking.tables.passes import Pass, PassPhoto, PassProduct
 from booking.views import Entitlement, Invalid, seat_place
 
 CODE_ATTEMPTS = 5  # a code clash is one in ~600 million per pass sold: retried, never shown
@@ -69,15 +73,27 @@ async def sell(
     answers: Mapping[str, str],
     seat_id: int | None = None,
     buy: bool = False,
+    picks: Sequence[int] = (),
+    photo_id: int | None = None,
 ) -> SoldPass:
     """Sell the pass: held until its deadline, or ``buy=True`` for a short checkout hold the
     desk pays at once (``payments.record_box_office_payment``). A fixed-seat pass takes
     ``seat_id`` at every included date, or the best seat free at all of them (None).
 
-    Raises BookingError: pass_off_sale, pass_choice_later, pass_no_dates, pass_no_seat,
-    pass_seat_taken, holder_field_required (and the answers' other checks), the customer's
-    (unknown_customer, invalid_email, pass_customer_on_file) and every hold refusal
-    (sold_out, seat_taken, not_eligible_*, buy_only, too_many_holds, …)."""
+    A pass with choice includes the ``picks`` (1 to N performance ids of its choosable dates;
+    the rest are added later by its code, ``pass_choices.add_date``). At least one is needed:
+    a booking is made of places, and the hold engine takes at least one. Its price is shared
+    over N by largest remainder, each picked date's item carrying the next share; the
+    booking's total is the whole price (paid for N), and ``choices_left`` is N - picks.
+    ``photo_id`` is a photo the buyer uploaded (``pass_photos.store``); it satisfies the
+    product's photo field.
+
+    Raises BookingError: pass_off_sale, pass_no_dates, pass_no_seat, pass_seat_taken,
+    pass_picks_count, pass_date_not_choosable, bad_value (picks for an automatic pass, a
+    date picked twice, a photo the product does not ask), pass_photo_unknown,
+    holder_field_required (and the answers' other checks), the customer's (unknown_customer,
+    invalid_email, pass_customer_on_file) and every hold refusal (sold_out, seat_taken,
+    not_eligible_*, buy_only, too_many_holds, …)."""
     if actor.kind == "customer" and actor.id != customer_id:
         raise BookingError("not_owner")
     if (customer_id is None) == (new_customer is None):
@@ -85,21 +101,18 @@ async def sell(
 
     async def work(session: AsyncSession) -> SoldPass:
         now = ctx.clock.now()
-        product = await session.get(PassProduct, product_id)
+        product = await locked_product(session, product_id)
         if product is None or not product.active:
             raise BookingError("pass_off_sale")
-        if product.includes != "automatic":
-            raise BookingError("pass_choice_later")
-        kept = pass_holders.check_answers(
-            holder_fields_from_json(product.holder_fields), answers, today=now.date()
-        )
+        modes = holder_fields_from_json(product.holder_fields)
+        kept = pass_holders.check_answers(modes, answers, today=now.date())
+        pass_holders.check_photo(modes, photo_id)
         buyer = customer_id or await _new_customer(session, ctx, new_customer)
-        dates = await included_dates(session, product.id or 0, now)
-        if not dates:
-            raise BookingError("pass_no_dates")
-        tariffs = await _tariffs(session, product, {d.event_id for d in dates})
+        if photo_id is not None:
+            await _check_photo(session, photo_id, buyer)
+        dates, shares, choices_left = await _dates_and_shares(session, product, picks, now)
+        tariffs = await product_tariffs(session, product, {d.event_id for d in dates})
         seat = await _seat(session, product, dates, seat_id)
-        shares = apportion(product.price_minor, [1] * len(dates))
         booking = await holds.hold_dates_in_session(
             session,
             ctx,
@@ -111,7 +124,18 @@ async def sell(
             ],
             buy,
         )
-        sold = await _insert_pass(session, product, buyer, booking.id, seat, kept, now)
+        if choices_left is not None:
+            # The items carry the picked dates' shares; the booking is the price of all N.
+            await session.execute(
+                update(Booking)
+                .where(col(Booking.id) == booking.id)
+                .values(total_minor=product.price_minor)
+                .execution_options(synchronize_session=False)
+            )
+        sold = await _insert_pass(
+            session, product, buyer, booking.id, seat, kept, now,
+            choices_left=choices_left, photo_id=photo_id,
+        )  # fmt: skip
         if seat is not None:
             # The claims the hold made are the pass's: the door and renewals find them so.
             items = [i.id for i in booking.items]
@@ -121,11 +145,56 @@ async def sell(
                 .values(pass_id=sold.id)
                 .execution_options(synchronize_session=False)
             )
-        return SoldPass(
-            sold.id or 0, sold.code, booking.reference, booking.total_minor, booking.currency
-        )
+        total = product.price_minor if choices_left is not None else booking.total_minor
+        return SoldPass(sold.id or 0, sold.code, booking.reference, total, booking.currency)
 
     return await ctx.db.write(work)
+
+
+async def locked_product(session: AsyncSession, product_id: int) -> PassProduct | None:
+    """The product row, locked until the transaction ends (FOR UPDATE on PostgreSQL; SQLite
+    runs one writer at a time already): a sale, a renewal and adding new dates to every pass
+    of the product run one after the other, so each sees what the other wrote."""
+    found = await session.execute(
+        select(PassProduct).where(col(PassProduct.id) == product_id).with_for_update()
+    )
+    return found.scalar_one_or_none()
+
+
+async def _dates_and_shares(
+    session: AsyncSession, product: PassProduct, picks: Sequence[int], now: datetime
+) -> tuple[list[Performance], list[int], int | None]:
+    """The dates the sale holds, each one's share of the price, and the choices left (None
+    for an automatic pass): every included date of an automatic pass, or the picked dates of
+    a pass with choice, which carry the first shares of the price over N."""
+    if product.includes != "choice":
+        if picks:
+            raise BookingError("bad_value", field="picks")
+        dates = await included_dates(session, product.id or 0, now)
+        if not dates:
+            raise BookingError("pass_no_dates")
+        return dates, apportion(product.price_minor, [1] * len(dates)), None
+    n = product.choice_count or 0
+    if not 1 <= len(picks) <= n:
+        raise BookingError("pass_picks_count", max=n, field="picks")
+    if len(set(picks)) != len(picks):
+        raise BookingError("bad_value", field="picks")
+    allowed = {p.id: p for p, _event in await choosable(session, product, now)}
+    if any(pick not in allowed for pick in picks):
+        raise BookingError("pass_date_not_choosable", field="picks")
+    dates = sorted((allowed[pick] for pick in picks), key=lambda p: (p.starts_at, p.id or 0))
+    shares = apportion(product.price_minor, [1] * n)[: len(dates)]
+    return dates, shares, n - len(dates)
+
+
+async def _check_photo(session: AsyncSession, photo_id: int, buyer: int) -> None:
+    """A photo is the buyer's own upload: an id guessed or taken from another customer's
+    upload is refused, so nobody's face lands on someone else's pass."""
+    owner = await session.execute(
+        select(col(PassPhoto.customer_id)).where(col(PassPhoto.id) == photo_id)
+    )
+    if owner.scalar_one_or_none() != buyer:
+        raise BookingError("pass_photo_unknown", field="holder_photo")
 
 
 async def _new_customer(session: AsyncSession, ctx: Context, typed: NewCustomer | None) -> int:
@@ -148,13 +217,16 @@ async def _new_customer(session: AsyncSession, ctx: Context, typed: NewCustomer 
     return made.id
 
 
-async def _tariffs(session: AsyncSession, product: PassProduct, events: set[int]) -> dict[int, int]:
+async def product_tariffs(
+    session: AsyncSession, product: PassProduct, events: set[int]
+) -> dict[int, int]:
     """The product's own tariff for each event (event id -> tariff id), made by the first sale
     and kept in step with the product's channels, customer types and area. Its price is 0: the
     items carry their share of the pass's price. Two first sales at once both try the insert;
     the unique (pass_product_id, event_id) keeps one, the other reads it."""
     found = await _own_tariffs(session, product.id or 0)
-    for event_id in sorted(events - set(found)):
+    missing = sorted(events - set(found))
+    for event_id in missing:
         try:
             async with session.begin_nested():
                 session.add(
@@ -168,12 +240,24 @@ async def _tariffs(session: AsyncSession, product: PassProduct, events: set[int]
                 )
         except IntegrityError:
             pass  # another sale made it meanwhile: read below
-    found = await _own_tariffs(session, product.id or 0)
-    for tariff in found.values():
-        tariff.name, tariff.area_id, tariff.active = product.name, product.area_id, True
-        tariff.hold_channels = tariff.buy_channels = product.buy_channels
-        tariff.customer_types = product.customer_types
-    await session.flush()
+    if missing:
+        found = await _own_tariffs(session, product.id or 0)
+    wanted = {
+        "name": product.name,
+        "area_id": product.area_id,
+        "active": True,
+        "hold_channels": product.buy_channels,
+        "buy_channels": product.buy_channels,
+        "customer_types": product.customer_types,
+    }
+    changed = False
+    for tariff in found.values():  # written only when the product changed since (most sales: no)
+        for name, value in wanted.items():
+            if getattr(tariff, name) != value:
+                setattr(tariff, name, value)
+                changed = True
+    if changed:
+        await session.flush()
     return {e: t.id or 0 for e, t in found.items() if e in events}
 
 
@@ -220,6 +304,9 @@ async def _insert_pass(
     seat_id: int | None,
     answers: Mapping[str, str],
     now: datetime,
+    *,
+    choices_left: int | None = None,
+    photo_id: int | None = None,
 ) -> Pass:
     """The pass row, with a fresh readable code (the booking-reference alphabet) and a QR
     secret of 192 random bits. Code and secret are unique per season (a renewal copies them
@@ -241,6 +328,8 @@ async def _insert_pass(
             secret=secrets.token_urlsafe(24),
             credit_minor=0,
             created_at=now,
+            choices_left=choices_left,
+            photo_id=photo_id,
         )
         try:
             async with session.begin_nested():
@@ -253,29 +342,43 @@ async def _insert_pass(
 
 # -- the door ---------------------------------------------------------------------------------
 
+# One secret's passes, latest season first: (pass, its booking, its holder, its product).
+_Lineage = list[tuple[Pass, Booking, Customer, PassProduct]]
+
 
 async def entitlement(
     session: AsyncSession, secret: str, performance_id: int | None, *, now: datetime
 ) -> Entitlement | None:
     """The pass this secret stands for, at this performance (None: its next included date
     after ``now``, for the pass's public page): valid when its booking is paid and holds a
-    place at that date; None when no pass has this secret (nor the date exists)."""
-    row = (
+    place at that date; None when no pass has this secret (nor the date exists).
+
+    A renewal copies the secret into the new season's pass, so one QR stands for a lineage of
+    passes, one per season (unique per season). The pass that answers is the one whose booking
+    holds a place at ``performance_id``; when none does, the latest season's (which then says
+    "not_in_pass"); with no performance, the latest season's, at its next date."""
+    found_rows = (
         await session.execute(
             select(Pass, Booking, Customer, PassProduct)
             .join(Booking, col(Booking.id) == Pass.booking_id)
             .join(Customer, col(Customer.id) == Pass.customer_id)
             .join(PassProduct, col(PassProduct.id) == Pass.product_id)
             .where(col(Pass.secret) == secret)
+            # The latest season first: a season's pass books its season's dates, so the
+            # booking's earliest date orders the lineage without reading the seasons.
+            .order_by(col(Booking.starts_at).desc(), col(Pass.id).desc())
         )
-    ).one_or_none()
-    if row is None:
+    ).all()
+    lineage: _Lineage = [(p, b, c, pp) for p, b, c, pp in found_rows]
+    if not lineage:
         return None
-    found, booking, customer, product = row
+    found, booking, customer, product = lineage[0]
     if performance_id is None:
         performance_id = await _next_date(session, booking, now)
         if performance_id is None:
             return None
+    elif len(lineage) > 1:
+        found, booking, customer, product = await _holding(session, lineage, performance_id)
     date = (
         await session.execute(
             select(Performance, Event, Venue)
@@ -334,3 +437,20 @@ async def _next_date(session: AsyncSession, booking: Booking, now: datetime) -> 
     if coming:
         return int(coming[0])
     return int(rows[-1][0]) if rows else None
+
+
+async def _holding(
+    session: AsyncSession, lineage: _Lineage, performance_id: int
+) -> tuple[Pass, Booking, Customer, PassProduct]:
+    """The row of the lineage whose booking holds a place at the date, else the latest."""
+    bookings = [row[1].id for row in lineage]
+    holding = set(
+        (
+            await session.execute(
+                select(col(Item.booking_id)).where(
+                    col(Item.booking_id).in_(bookings), col(Item.performance_id) == performance_id
+                )
+            )
+        ).scalars()
+    )
+    return next((row for row in lineage if row[1].id in holding), lineage[0])

@@ -6,7 +6,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlmodel import col
@@ -44,12 +44,14 @@ async def claim_seats(
     session: AsyncSession, performance_id: int, claims: Sequence[tuple[int, int]]
 ) -> None:
     """Claim (seat_id, item_id) pairs; the unique (performance, seat) makes the loser fail."""
+    rows = [{"performance_id": performance_id, "seat_id": s, "item_id": i} for s, i in claims]
+    if not rows:
+        return
     try:
         async with session.begin_nested():
-            session.add_all(
-                SeatClaim(performance_id=performance_id, seat_id=seat, item_id=item)
-                for seat, item in claims
-            )
+            # One Core INSERT (no ORM unit of work to flush): every pass sale and renewal
+            # claims a seat at each of its dates through here.
+            await session.execute(insert(SeatClaim), rows)
     except IntegrityError:
         raise BookingError("seat_taken", seat="") from None
 

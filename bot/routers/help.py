@@ -17,6 +17,8 @@ def help_text() -> str:
         "/events – what is on: choose a date and tickets, hold places or pay now\n"
         "/mybookings – your bookings, what needs you first: pay, cancel, ask for more time\n"
         "/tickets – your tickets as QR codes, to show at the entrance\n"
+        "/passes – your season passes: buy one, show its card, add a date\n"
+        "/renew – renew your season pass for next season, keeping your seat\n"
         "/language – English or French\n"
         "/start – link the bookings you made by email, at the box office or by phone\n"
         "\n"

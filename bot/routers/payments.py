@@ -14,7 +14,7 @@ from booking.errors import BookingError
 from booking.i18n import error_text
 from booking.services import payments, tickets
 from booking.views import CustomerView
-from bot import cards, paying, qr
+from bot import cards, pass_cards, paying, qr
 from bot.common import actor
 from bot.i18n import _, current_locale
 from bot.routers import Handlers
@@ -75,16 +75,27 @@ async def successful_payment(
             )
         )
         return
-    headline = _(
-        "Thank you! Booking {reference} is paid. Your tickets follow: show the QR "
-        "code at the entrance.",
-        reference=booking.reference,
-    )
+    season_pass = await pass_cards.card_of_booking(ctx, booking.customer_id, booking.reference)
+    if season_pass is not None:  # a pass has no ticket per date: its card's QR admits
+        headline = _(
+            "Thank you! Booking {reference} is paid. Your season pass card follows: show "
+            "its QR code at the entrance of every included date.",
+            reference=booking.reference,
+        )
+    else:
+        headline = _(
+            "Thank you! Booking {reference} is paid. Your tickets follow: show the QR "
+            "code at the entrance.",
+            reference=booking.reference,
+        )
     now = ctx.clock.now()
     await message.answer(
         cards.booking_text(booking, headline, now=now),
         reply_markup=cards.booking_keyboard(booking, now=now),
     )
+    if season_pass is not None:
+        await pass_cards.send_card(bot, ctx, message.chat.id, season_pass)
+        return
     found = await tickets.list_tickets(
         ctx, actor=FALLBACK, customer_id=booking.customer_id, reference=booking.reference
     )

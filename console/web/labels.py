@@ -84,6 +84,8 @@ LABELS: dict[str, dict[str, str]] = {
         "refunded": N_("Refund paid back"),
         "notice_retried": N_("Notice queued again"),
         "notice_discarded": N_("Notice discarded"),
+        "pass_date_added": N_("Date added to the pass"),
+        "pass_dates_added": N_("New dates added to the pass"),
     },
     "kind": {
         "booking_held": N_("Booking held"),
@@ -98,6 +100,9 @@ LABELS: dict[str, dict[str, str]] = {
         "extension_denied": N_("More time refused"),
         "deadline_extended": N_("Deadline moved"),
         "link_code": N_("Link code"),
+        "renewal_invited": N_("Pass renewal invitation"),
+        "renewal_reminder": N_("Pass renewal reminder"),
+        "renewal_released": N_("Pass renewal closed, seat released"),
     },
     "detail": {
         "until": N_("until"),

@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from booking.actors import Actor
 from booking.context import Context
+from booking.queries import door
 from booking.services import cancellations, checkin, payments
 from booking.tables.passes import Pass
 from tests.booking.test_pass_sale import dates_of, rows, sell, setup
@@ -32,10 +33,13 @@ async def test_one_pass_secret_admits_once_at_each_included_date(ctx: Context) -
 
     unpaid = await scan(first)
     assert unpaid.outcome == "not_valid" and unpaid.entitlement is not None
+    assert await door.counts(ctx, first) == door.DoorCounts(checked_in=0, expected=0)
     await payments.record_box_office_payment(
         ctx, actor=STAFF, reference=sold.reference, method="cash"
     )
+    assert await door.counts(ctx, first) == door.DoorCounts(checked_in=0, expected=1)
     assert (await scan(first)).outcome == "admitted"
+    assert await door.counts(ctx, first) == door.DoorCounts(checked_in=1, expected=1)
     again = await scan(first)
     assert again.outcome == "already_used" and again.used is not None
     assert again.used.door == "North"

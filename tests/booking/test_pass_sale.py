@@ -364,7 +364,7 @@ async def test_products_not_sold_this_way_are_refused_clearly(ctx: Context) -> N
         ctx, actor=STAFF,
         settings=product(ids, name="Carte 3", includes="choice", choice_count=3, event_ids=()),
     )  # fmt: skip
-    assert (await refused(sell(ctx, choice, ana.id))).code == "pass_choice_later"
+    assert (await refused(sell(ctx, choice, ana.id))).code == "pass_picks_count"  # none picked
     await pass_products.set_active(ctx, actor=STAFF, product_id=product_id, active=False)
     assert (await refused(sell(ctx, product_id, ana.id))).code == "pass_off_sale"
 

@@ -153,6 +153,23 @@ async def test_bad_input_comes_back_beside_its_field_and_nothing_is_written(
     assert await one(app_ctx, select(func.count()).select_from(Customer)) == 1
 
 
+async def test_a_pass_asking_for_a_photo_says_where_to_buy_it(
+    app_ctx: Context, console_for: ConsoleFactory
+) -> None:
+    ids = await season_with_events(app_ctx)
+    fields = rules.holder_fields({"first_name": "required", "photo": "required"})
+    settings = product(ids, holder_fields=fields, buy_channels=("telegram", "console"))
+    product_id = await pass_products.create_product(app_ctx, actor=STAFF, settings=settings)
+    console = await console_for("box_office")
+
+    refused = await console.post(f"/console/passes/products/{product_id}/sell", sale())
+
+    assert refused.status_code == 400
+    assert "the holder buys it in the Telegram bot (/passes)" in refused.text
+    assert await passes_sold(app_ctx) == 0
+    assert await one(app_ctx, select(func.count()).select_from(Booking)) == 0
+
+
 async def test_only_desk_staff_sell_and_see_passes(
     app_ctx: Context, console_for: ConsoleFactory
 ) -> None:

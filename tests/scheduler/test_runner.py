@@ -23,7 +23,13 @@ class Recorder:
 
 def test_the_job_table_names_each_job_once_with_a_reason() -> None:
     names = [job.name for job in JOBS]
-    assert names == ["release-due-holds", "plan-reminders", "deliver-outbox"]
+    assert names == [
+        "release-due-holds",
+        "plan-reminders",
+        "deliver-outbox",
+        "remind-renewals",
+        "close-renewals",
+    ]
     assert all(job.why and job.every_seconds > 0 for job in JOBS)
 
 

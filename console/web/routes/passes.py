@@ -17,6 +17,7 @@ from booking.errors import BookingError
 from booking.qr import qr_png
 from booking.queries import pass_products as queries
 from booking.queries import passes as pass_queries
+from booking.queries import renewal_reports
 from booking.queries.pass_products import PassProductDetail
 from booking.queries.passes import PassDetail, SaleForm
 from booking.rules import pass_holders
@@ -317,6 +318,10 @@ async def preview_pdf(page: Page) -> Response:
 LANGUAGES = ("en", "fr")
 PAYMENT = ("hold", "cash", "card", "transfer")
 BEST_SEAT = "best"
+PHOTO_IN_BOT = N_(
+    "This pass asks for the holder's photo, which the desk cannot take yet: the holder buys it "
+    "in the Telegram bot (/passes), where they send the photo."
+)
 TEXT_FIELDS = pass_holders.TEXT_FIELDS  # the photo is uploaded in the bot (later), not here
 
 
@@ -405,7 +410,10 @@ async def sell(page: Page) -> Response:
             seat_id=seat_id, buy=payment != "hold",
         )  # fmt: skip
     except BookingError as exc:
-        form.booking_error(exc, page.error(exc), field=exc.params.get("field"))
+        if exc.params.get("field") == "holder_photo":  # no upload at the desk (yet): say where
+            form.problem = page._(PHOTO_IN_BOT)
+        else:
+            form.booking_error(exc, page.error(exc), field=exc.params.get("field"))
         return await _sale_page(page, form, sale, customer, status=400)
     url = f"/console/passes/{sold.id}"
     if payment == "hold":
@@ -452,27 +460,16 @@ async def pass_page(page: Page) -> Response:
         qr=_qr_data_uri(pass_url(page, found)),
         ink=pass_pdf.ink_on(s.accent_colour),
         fields=[n for n in TEXT_FIELDS if n in found.holder],
+        lineage=await renewal_reports.lineage(page.ctx, pass_id=found.id),
     )
 
 
 @guarded("bookings.view")
 async def pass_pdf_file(page: Page) -> Response:
+    """The pass exactly as its holder receives it by email (photo included)."""
     found = await _pass(page)
-    s = found.product.row.settings
-    pdf = pass_pdf.render(
-        pass_pdf.PassPage(
-            product_name=s.name,
-            season_name=found.product.row.season_name,
-            holder_name=found.holder_name,
-            seat=_seat_text(page, found),
-            pass_code=found.code,
-            qr_url=pass_url(page, found),
-            accent_colour=s.accent_colour,
-            note=s.note,
-            language=page.staff.language,
-        )
-    )
-    return _pdf(pdf, f"pass-{found.code}.pdf")
+    printed = await pass_pdf.pass_file(page.ctx, pass_id=found.id, language=page.staff.language)
+    return _pdf(printed.pdf, printed.filename)
 
 
 def _pdf(body: bytes, filename: str) -> Response:
