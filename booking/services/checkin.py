@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -40,7 +40,6 @@ from booking.tables.bookings import Booking, Item, Ticket
 from booking.tables.catalog import Event, Performance, Seat, Tariff, Venue
 from booking.tables.checkin import CheckIn
 from booking.tables.customers import Customer
-from booking.tables.staff import StaffSession, StaffUser
 from booking.views import Entitlement, Invalid, SeatPlace
 
 Outcome = Literal["admissible", "admitted", "already_used", "wrong_date", "not_valid"]
@@ -286,52 +285,8 @@ async def scan_as_session(
         return StaffScan(again.account, Scan(beaten, await door_queries.board(ctx, performance_id)))
 
 
-# ``staff_admin.resume_session`` in the caller's transaction, built of staff_admin's own parts
-# (the token's digest, the account's columns, the rules of a run-out session, its end) so the
-# rules stay written once. It belongs in staff_admin as ``resume_in`` (asked of the lead).
-_session_query: Any = (
-    select(
-        col(StaffSession.id),
-        col(StaffSession.created_at),
-        col(StaffSession.seen_at),
-        *staff_admin._USER_COLUMNS,
-    )
-    .join(StaffUser, col(StaffUser.id) == col(StaffSession.staff_id))
-    .where(
-        col(StaffSession.token_hash) == bindparam("digest"),
-        col(StaffSession.ended_at).is_(None),
-    )
-)
-_SESSION = Prepared(_session_query)
-
-
 async def _session_account(session: AsyncSession, token: str, now: datetime) -> StaffAccount | None:
-    if not token:
-        return None
-    conn = await connection_of(session)
-    rows = (await _SESSION.run(conn, {"digest": staff_admin._digest(token)})).rows
-    if not rows:
-        return None
-    row = rows[0]
-    account = StaffAccount(
-        id=row[3] or 0,
-        email=row[4],
-        name=row[5],
-        role=row[6],
-        language=row[7],
-        active=row[8],
-        session_epoch=row[9],
-        created_at=row[10],
-    )
-    found = staff_admin._Open(row[0] or 0, row[1], row[2], account)
-    reason = staff_admin._ran_out(found, now)
-    if reason:
-        await staff_admin._end(session, col(StaffSession.id) == found.id, now, reason)
-        return None
-    if now - found.seen_at > staff_admin.REFRESH:
-        stamp = update(StaffSession).where(col(StaffSession.id) == found.id).values(seen_at=now)
-        await session.execute(stamp)
-    return account
+    return (await staff_admin.resume_in(session, token=token, now=now)).account
 
 
 async def _admit(
