@@ -9,17 +9,15 @@ each gets a plain page in the customer's language, never a stack trace.
 from __future__ import annotations
 
 import logging
-from functools import cache
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from booking.context import Context
 from booking.errors import BookingError
-from booking.i18n import error_text, translations
+from booking.i18n import error_text
 from booking.item_lines import item_lines
 from booking.payment_providers import (
     CheckoutRequest,
@@ -30,7 +28,7 @@ from booking.payment_providers import (
 from booking.rules.formatting import money, pick_locale, when
 from booking.services import bookings, checkouts, customers
 from booking.views import BookingView
-from console.web.render import TEMPLATES
+from console.web.render import customer_environment
 
 log = logging.getLogger(__name__)
 
@@ -207,7 +205,7 @@ class _PayPage:
     def _render(self, name: str, locale: str, *, status: int = 200, **values: Any) -> Response:
         is_test = bool(self.provider and self.provider.is_test)
         html = (
-            _env(locale)
+            customer_environment(locale)
             .get_template(f"pay/{name}")
             .render(
                 locale=locale, is_test=is_test, has_provider=self.provider is not None, **values
@@ -225,17 +223,3 @@ def _locale(request: Request, preferred: str | None) -> str:
     asked = request.query_params.get("lang")
     browser = request.headers.get("accept-language", "en").split(",")[0]
     return pick_locale(asked or preferred or browser)
-
-
-@cache
-def _env(locale: str) -> Environment:
-    env = Environment(
-        loader=FileSystemLoader(TEMPLATES),
-        autoescape=select_autoescape(["html"]),
-        undefined=StrictUndefined,
-        extensions=["jinja2.ext.i18n"],
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.install_gettext_translations(translations(locale), newstyle=True)  # type: ignore[attr-defined]
-    return env

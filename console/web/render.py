@@ -45,6 +45,22 @@ def environment() -> Environment:
     return env
 
 
+@cache
+def customer_environment(locale: str) -> Environment:
+    """The environment of the pages customers open from a link (the pay page, the renewal
+    page): one per language, its words installed as Jinja's i18n ``_``."""
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(["html"]),
+        undefined=StrictUndefined,
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.install_gettext_translations(translations(locale), newstyle=True)  # type: ignore[attr-defined]
+    return env
+
+
 def _page_locale(context: TemplateContext) -> str:
     lang = context.get("lang")
     return lang if isinstance(lang, str) else "en"

@@ -18,11 +18,9 @@ finds the renewal done and shows its booking.
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Any
 from urllib.parse import urlsplit
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
@@ -31,13 +29,13 @@ from booking import renew_links
 from booking.actors import Actor
 from booking.context import Context
 from booking.errors import BookingError
-from booking.i18n import error_text, translations
+from booking.i18n import error_text
 from booking.queries import renewals as renewal_queries
 from booking.queries.renewals import RenewalChoice
 from booking.rules.formatting import money, pick_locale, when
 from booking.services import bookings, checkouts, renewals
 from booking.views import BookingView
-from console.web.render import TEMPLATES
+from console.web.render import customer_environment
 
 HEADERS = {
     "Cache-Control": "no-store",
@@ -212,19 +210,7 @@ def _message(locale: str, what: str, *, status: int) -> Response:
 
 
 def _render(name: str, locale: str, *, status: int = 200, **values: Any) -> Response:
-    html = _env(locale).get_template(f"renew/{name}").render(locale=locale, **values)
-    return HTMLResponse(html, status_code=status, headers=HEADERS)
-
-
-@cache
-def _env(locale: str) -> Environment:
-    env = Environment(
-        loader=FileSystemLoader(TEMPLATES),
-        autoescape=select_autoescape(["html"]),
-        undefined=StrictUndefined,
-        extensions=["jinja2.ext.i18n"],
-        trim_blocks=True,
-        lstrip_blocks=True,
+    html = (
+        customer_environment(locale).get_template(f"renew/{name}").render(locale=locale, **values)
     )
-    env.install_gettext_translations(translations(locale), newstyle=True)  # type: ignore[attr-defined]
-    return env
+    return HTMLResponse(html, status_code=status, headers=HEADERS)
