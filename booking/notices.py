@@ -95,6 +95,47 @@ PLURAL_BODIES: dict[str, tuple[str, str]] = {
     ),
 }
 
+# A season pass's booking (``BookingView.pass_name``): it belongs to the pass's first date,
+# so these name the pass where the others name that date's event.
+PASS_BODIES: dict[str, str] = {
+    "reminder": N_(
+        "Your season pass {pass_name} is held until {deadline}. Total: {total}. "
+        "Pay now to keep it, or ask for more time."
+    ),
+    "booking_expired": N_(
+        "The deadline of booking {reference} for the season pass {pass_name} passed without "
+        "payment, so its places were released."
+    ),
+    "booking_overdue": N_(
+        "The deadline of booking {reference} for the season pass {pass_name} has passed. The "
+        "organizer will decide whether to keep it; you can still pay or ask for more time."
+    ),
+    "booking_released": N_(
+        "The organizer released booking {reference} for the season pass {pass_name}; its "
+        "places are back on sale."
+    ),
+    "booking_cancelled": N_("Booking {reference} for the season pass {pass_name} is cancelled."),
+    "payment_confirmed": N_(
+        "Thank you! Booking {reference} for the season pass {pass_name} is paid ({total}). "
+        "Your pass follows; its QR code admits you at each of its dates."
+    ),
+}
+PASS_SUBJECTS: dict[str, str] = {
+    "payment_confirmed": N_("Booking {reference} is paid: your season pass"),
+}
+PASS_PLURAL_BODIES: dict[str, tuple[str, str]] = {
+    "booking_held": (
+        N_(
+            "Your season pass {pass_name} ({places} date from {date}) is held for you. "
+            "Total: {total}. Please pay before {deadline}, or it will be released."
+        ),
+        N_(
+            "Your season pass {pass_name} ({places} dates from {date}) is held for you. "
+            "Total: {total}. Please pay before {deadline}, or it will be released."
+        ),
+    ),
+}
+
 # Renewal notices (issue 12): (with the window's closing date, without one: open until the
 # organizer closes it), then what they say of the seat kept for the holder, when one is.
 RENEWAL_BODIES: dict[str, tuple[str, str]] = {
@@ -163,6 +204,7 @@ def fields(booking: BookingView | None, payload: dict[str, object], locale: str)
         "deadline": when(booking.deadline, tz, locale) if booking.deadline else "-",
         "total": money(booking.total_minor, booking.currency, locale),
         "places": str(len(booking.items)),
+        "pass_name": booking.pass_name,
         "until": when(datetime.fromisoformat(until), tz, locale) if isinstance(until, str) else "-",
     }
     return values
@@ -172,7 +214,9 @@ def render(message: OutboxView) -> Notice:
     """Subject and text of a notice, in the recipient's language."""
     locale = message.locale
     values = fields(message.booking, message.payload, locale)
-    subject = gettext_for(locale, SUBJECTS.get(message.kind, "{reference}"))
+    of_pass = message.booking is not None and bool(message.booking.pass_name)
+    subjects = PASS_SUBJECTS if of_pass and message.kind in PASS_SUBJECTS else SUBJECTS
+    subject = gettext_for(locale, subjects.get(message.kind, "{reference}"))
     text = body(message, locale)
     return Notice(subject.format_map(_Missing(values)), text.format_map(_Missing(values)).strip())
 
@@ -182,11 +226,14 @@ def body(message: OutboxView, locale: str) -> str:
     colleague did."""
     if message.kind in RENEWAL_BODIES:
         return _renewal_body(message, locale)
-    if message.kind in PLURAL_BODIES:
-        singular, plural = PLURAL_BODIES[message.kind]
+    of_pass = message.booking is not None and bool(message.booking.pass_name)
+    plurals = PASS_PLURAL_BODIES if of_pass else PLURAL_BODIES
+    if message.kind in plurals:
+        singular, plural = plurals[message.kind]
         places = len(message.booking.items) if message.booking else 0
         return ngettext_for(locale, singular, plural, places)
-    text = gettext_for(locale, BODIES.get(message.kind, ""))
+    texts = PASS_BODIES if of_pass and message.kind in PASS_BODIES else BODIES
+    text = gettext_for(locale, texts.get(message.kind, ""))
     if message.kind in BY_COLLEAGUE and message.payload.get("by"):
         text += "\n" + gettext_for(locale, BY_COLLEAGUE[message.kind])
     return text

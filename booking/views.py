@@ -98,10 +98,18 @@ class BookingView:
     extension_pending: bool = False
     pending_until: datetime | None = None
     booked_by: str = ""  # an organization's booking: the contact who made it; "" otherwise
+    # A season pass purchase or renewal: the pass product's name ("" for tickets). Its
+    # booking belongs to the pass's first date, so notices name the pass, not that event.
+    pass_name: str = ""
 
     @property
     def is_open(self) -> bool:
         return self.status in states.OPEN
+
+    @property
+    def title(self) -> str:
+        """What the booking is for, in lists and cards: the season pass, else its event."""
+        return self.pass_name or self.event_title
 
     def more_time_days(self, now: datetime) -> tuple[date, date] | None:
         """The first and last day the customer may ask to pay by, at ``now``; None when no
@@ -186,6 +194,8 @@ def booking_view(
         extension_pending=pending is not None,
         pending_until=pending.requested_until if pending else None,
         booked_by=booked_by,
+        # A pass's own tariffs carry the product's name (passes.product_tariffs keeps it so).
+        pass_name=next((t.name for _, t, _ in items if t.pass_product_id is not None), ""),
     )
 
 

@@ -72,7 +72,7 @@ def no_cancel_line(booking: BookingView) -> str | None:
 def booking_text(booking: BookingView, headline: str = "", *, now: datetime) -> str:
     parts = [headline] if headline else []
     parts.append(
-        _("Booking {reference} · {event}", reference=booking.reference, event=booking.event_title)
+        _("Booking {reference} · {event}", reference=booking.reference, event=booking.title)
     )
     parts.append(when(booking.starts_at, booking.timezone))
     parts += items_lines(booking)
@@ -123,7 +123,7 @@ def list_line(booking: BookingView) -> str:
         facts.append(_("pay by {deadline}", deadline=short(booking.deadline, booking.timezone)))
     if booking.extension_pending and booking.is_open:
         facts.append(_("more time asked"))
-    lines = [f"{booking.reference} · {booking.event_title} · {when_}", " · ".join(facts)]
+    lines = [f"{booking.reference} · {booking.title} · {when_}", " · ".join(facts)]
     if seats := seat_lines(item.seat for item in booking.items if item.seat):
         lines.append("; ".join(seats))
     if booking.booked_by:
@@ -146,7 +146,7 @@ def bookings_text(bookings: list[BookingView], page: int) -> str:
 def bookings_keyboard(bookings: list[BookingView], page: int) -> InlineKeyboardMarkup:
     kb = Keyboard()
     for booking in bookings[page * PAGE : (page + 1) * PAGE]:
-        label = f"{booking.reference} · {clip(booking.event_title, 24)}"
+        label = f"{booking.reference} · {clip(booking.title, 24)}"
         kb.button(text=label, callback_data=BookingCb(action="open", ref=booking.reference))
     kb.adjust(1)
     nav = Keyboard()

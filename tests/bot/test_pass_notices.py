@@ -43,7 +43,11 @@ async def test_a_paid_pass_is_followed_by_its_card_with_the_qr_of_its_secret(des
 
     _, sent = await desk.deliver()  # the pass held, then paid
 
-    assert f"Booking {sold.reference} is paid" in sent.text
+    assert f"Booking {sold.reference} is paid: your season pass" in sent.text
+    # The booking belongs to the pass's first date: the notices name the pass, not that event.
+    assert f"Your season pass {OLD_NAME} (" in sent.text and "is held for you" in sent.text
+    assert f"for the season pass {OLD_NAME} is paid" in sent.text
+    assert "Your pass follows" in sent.text and "Your tickets follow" not in sent.text
     (card,) = sent.of("sendPhoto")  # one card, not a ticket per included date
     assert card.params["chat_id"] == ANA
     assert decoded(card) == tickets.ticket_url(desk.ctx.settings.public_url, sold.secret)

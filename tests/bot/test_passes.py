@@ -147,6 +147,8 @@ async def test_buy_with_the_best_seat_then_card_then_pay(any_desk: Desk) -> None
     caption = str(card.params["caption"])
     assert "Abonnement · 2026/27" in caption and f"Pass code: {sold.code}" in caption
     assert "Holder: Camille" in caption and "Credit: CHF\u00a00.00" in caption
+    reply = await ana.send("/mybookings")  # the pass's booking is named for the pass
+    assert " · Abonnement · " in reply.text and " · Opera · " not in reply.text
 
     await ana.send("/passes")
     reply = await ana.press(f"Pay {sold.code}")

@@ -22,7 +22,7 @@ from booking.i18n import (
     status_word,
     translations,
 )
-from booking.notices import PLURAL_BODIES
+from booking.notices import PASS_PLURAL_BODIES, PLURAL_BODIES
 from booking.views import SeatPlace
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -44,7 +44,7 @@ def french_plurals() -> list[tuple[str, str, str, str]]:
 def ngettext_calls() -> set[tuple[str, str]]:
     """(singular, plural) of every ngettext() in templates and in the Python adapters, and of
     the core's plural notice bodies."""
-    calls: set[tuple[str, str]] = set(PLURAL_BODIES.values())
+    calls: set[tuple[str, str]] = {*PLURAL_BODIES.values(), *PASS_PLURAL_BODIES.values()}
     options = {"extensions": "jinja2.ext.i18n", "newstyle_gettext": "1"}
     for path in (ROOT / "templates").rglob("*"):
         if path.is_file():
