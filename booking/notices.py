@@ -32,6 +32,7 @@ SUBJECTS: dict[str, str] = {
     "deadline_extended": N_("Booking {reference}: new deadline {until}"),
     "link_code": N_("Your Guichet code: {code}"),
     "telegram_moved": N_("Your bookings were linked to another Telegram account"),
+    "email_changed": N_("The email address of your bookings was changed"),
     # Issue 12, core renewals
     "renewal_invited": N_("Renew your pass {pass_code}: {campaign}"),
     "renewal_reminder": N_("Reminder: renew your pass {pass_code} by {closes_at}"),
@@ -72,6 +73,12 @@ BODIES: dict[str, str] = {
     "link_code": N_(
         "Your code to link Telegram to your bookings is {code}. It is valid for 15 minutes. "
         "If you did not ask for it, ignore this message."
+    ),
+    "email_changed": N_(
+        "The address of your Guichet bookings was just changed from this one to "
+        "{new_address} in Telegram, confirmed with a code mailed to the new address. This "
+        "address gets no more messages about them. If this was not you, contact the "
+        "organizer right away."
     ),
     "telegram_moved": N_(
         "Your Guichet bookings were just linked to another Telegram account, confirmed with "

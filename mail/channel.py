@@ -63,10 +63,15 @@ PAY_KINDS = frozenset(
 TELEGRAM_KINDS = frozenset({"booking_held", "payment_confirmed"})
 
 
+# Kinds whose address travels in the payload's ``to``, not the customer's registered one.
+TO_PAYLOAD_ADDRESS = frozenset({"link_code", "email_changed"})
+
+
 def recipient_address(message: OutboxView) -> str | None:
     """A link code goes to the address it proves (typed in the bot, not yet the customer's
-    email: SPEC §12); everything else goes to the customer's registered address only."""
-    if message.kind == "link_code":
+    email: SPEC §12), the notice of an address replaced to the old address; everything else
+    goes to the customer's registered address only."""
+    if message.kind in TO_PAYLOAD_ADDRESS:
         to = message.payload.get("to")
         return to if isinstance(to, str) and to else message.customer.email
     return message.customer.email

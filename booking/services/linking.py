@@ -60,6 +60,7 @@ MAX_TRIES_PER_ADDRESS = 10  # tries of the codes of one address in an hour, acro
 WINDOW = timedelta(hours=1)
 KEEP_CODES = timedelta(days=1)  # then code rows go, with the unverified addresses on them
 MOVED_KIND = "telegram_moved"
+CHANGED_KIND = "email_changed"  # told to the address a customer replaced in the bot
 
 
 @dataclass(frozen=True, slots=True)
@@ -455,6 +456,8 @@ async def _prove_address(
         return await _attach(session, target, telegram_user_id, chat_id, now)
     if chat.email_key is not None and not replacing:
         raise BookingError("already_linked")
+    if chat.email and chat.email_key != key:
+        await _tell_old_address(session, chat, address, now)
     chat.email, chat.email_key = address, key
     chat.email_undeliverable = False  # a new address: its bounces are still to come
     await session.flush()  # a clash on the unique address shows here, inside the transaction
@@ -526,6 +529,28 @@ async def _tell_moved(session: AsyncSession, customer: Customer, now: datetime) 
         key=f"{MOVED_KIND}:{customer.id}:{customer.telegram_user_id}:{now.isoformat()}",
         payload={"chat_id": old_chat},
     )
+
+
+async def _tell_old_address(
+    session: AsyncSession, customer: Customer, new_address: str, now: datetime
+) -> None:
+    """The address being replaced hears of it (its holder may not be the chat's): the mail
+    goes to that old address, named in ``to`` like a code's, and shows the new one masked."""
+    await outbox.enqueue(
+        session,
+        kind=CHANGED_KIND,
+        customer=customer,
+        now=now,
+        channels=["email"],
+        key=f"{CHANGED_KIND}:{customer.id}:{now.isoformat()}",
+        payload={"to": customer.email, "new_address": masked(new_address)},
+    )
+
+
+def masked(address: str) -> str:
+    """'n***@example.org': enough for the owner to know it, not to write to it."""
+    local, _, domain = address.partition("@")
+    return f"{local[:1]}***@{domain}"
 
 
 async def _merge(session: AsyncSession, *, source: Customer, target: Customer) -> None:

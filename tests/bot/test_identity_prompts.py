@@ -281,6 +281,9 @@ async def test_a_customer_with_an_address_uses_another_once_its_code_comes_back(
     assert words.changed_to in reply.text
     assert await email_of(desk, ADA) == "new@example.org"
     assert reference in seen(await ana.send("/mybookings")).text
+    # The address replaced hears of it, and only by email, at that old address.
+    told = [(c, p) for k, c, _, p in await db.outbox(desk.ctx) if k == "email_changed"]
+    assert told == [("email", {"to": "ana@example.org", "new_address": "n***@example.org"})]
     seen.no_english("ana@example.org", "new@example.org", reference)
 
 

@@ -25,6 +25,7 @@ DATA = ("Test Concert", "Standing", "Seated", "Stalls", "Jeanne Dupont", "Jeanne
 UNTIL = "2026-12-20T22:59:59+00:00"
 PAYLOADS: dict[str, dict[str, object]] = {
     "link_code": {"code": "123456"},
+    "email_changed": {"new_address": "j***@exemple.fr"},
     "mail_refusal": {
         "code": "not_held",
         "params": {"reference": "ABC-DEF", "status": "cancelled"},

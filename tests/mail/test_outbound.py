@@ -4,6 +4,7 @@ into "retry later" and "address dead" (never a lost message)."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 import socket
 import ssl
 from email import message_from_bytes, policy
@@ -94,6 +95,7 @@ async def test_every_kind_renders_in_both_languages(
     customer = await customers.get_customer(ctx, customer_id=ana.id)
     payloads = {
         "link_code": {"code": "123456"},
+        "email_changed": {"new_address": "n***@example.org"},
         "mail_refusal": {"code": "deadline_passed", "params": {}},
         "mail_too_large": {"limit": "5 MB"},
         "mail_not_owner": {"sender": "x@example.com"},
@@ -264,3 +266,34 @@ async def test_a_code_for_an_address_typed_in_the_bot_is_mailed_to_that_address(
     assert mail.rcpt_tos == ["zoe@example.org"]
     assert mail.message["To"] == "zoe@example.org"
     assert "Zoé" not in str(mail.message["To"])
+
+
+async def test_an_address_replaced_in_the_bot_is_told_at_that_old_address_only(
+    ctx: Context, channel: EmailChannel, smtp_server: SmtpRecorder
+) -> None:
+    """Whoever holds the Telegram account proves the new address with its code; the old
+    address's owner may be someone else, so the old address hears of the change, and the new
+    one is shown masked."""
+    ana = await make_customer(ctx, email="ana@example.org", language="fr")
+    await customers.link_telegram(
+        ctx, actor=STAFF, customer_id=ana.id, telegram_user_id=4243, chat_id=4243
+    )
+    await linking.send_link_code(
+        ctx, email="new@example.org", telegram_user_id=4243, chat_id=4243, name="Ana",
+        language="fr", replacing=True,
+    )  # fmt: skip
+    await deliver(ctx)
+    [code_mail] = await smtp_server.wait_for_count(1)
+    code = re.search(r"\b(\d{6})\b", text_of(code_mail))
+    assert code is not None
+    await linking.confirm_link_code(
+        ctx, telegram_user_id=4243, chat_id=4243, code=code.group(1), replacing=True
+    )
+
+    assert (await deliver(ctx)).sent == 1
+    mails = await smtp_server.wait_for_count(2)
+    told = mails[-1]
+    assert told.rcpt_tos == ["ana@example.org"] and told.message["To"] == "ana@example.org"
+    text = text_of(told)
+    assert "n***@example.org" in text and "new@example.org" not in text
+    assert "changée" in str(told.message["Subject"])
