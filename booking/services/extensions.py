@@ -21,7 +21,7 @@ from booking.rules.deadlines import (
 )
 from booking.rules.limits import REASON_MAX, capped
 from booking.services.common import booking_for, event_of, notify_skip
-from booking.tables.bookings import Booking, ExtensionRequest
+from booking.tables.bookings import Booking, ExtensionRequest, HistoryEntry
 from booking.tables.catalog import Event
 from booking.tables.customers import Customer
 from booking.views import ExtensionView, extension_proposal
@@ -207,6 +207,44 @@ async def _decide(
         payload={"until": until.isoformat() if approve else None, "message": message},
         skip_channel=notify_skip(actor),
     )
+    asked = await _colleague_who_asked(session, booking)
+    if asked is not None:
+        asker, channel, at = asked
+        await outbox.enqueue(
+            session,
+            kind=f"extension_{request.status}",
+            customer=asker,
+            now=now,
+            booking_id=booking.id,
+            key=f"extension:{request.id}:asker",
+            payload={"until": until.isoformat() if approve else None, "message": message},
+            # Approved at once as they asked: the bot has just said so in their chat.
+            skip_channel="telegram" if at == now and channel == "telegram" else None,
+        )
+
+
+async def _colleague_who_asked(
+    session: AsyncSession, booking: Booking
+) -> tuple[Customer, str, datetime] | None:
+    """The colleague who asked for more time on the owner's booking (the latest request's
+    asker, from the history), with the channel and the moment they asked: they hear the
+    decision too. None when the owner asked, or the box office did."""
+    await session.flush()  # sessions don't autoflush: an auto-approval's request is unwritten
+    asked = await session.execute(
+        select(col(HistoryEntry.actor_id), col(HistoryEntry.channel), col(HistoryEntry.at))
+        .where(
+            col(HistoryEntry.booking_id) == booking.id,
+            col(HistoryEntry.action) == "extension_requested",
+            col(HistoryEntry.actor_kind) == "customer",
+        )
+        .order_by(col(HistoryEntry.at).desc(), col(HistoryEntry.id).desc())
+        .limit(1)
+    )
+    found = asked.first()
+    if found is None or found[0] in (None, booking.customer_id):
+        return None
+    asker = await session.get(Customer, found[0])
+    return (asker, found[1], found[2]) if asker is not None else None
 
 
 async def set_deadline(

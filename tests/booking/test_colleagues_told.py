@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlmodel import col
 
 from booking.context import Context
-from booking.services import cancellations, customers, payments, releases
+from booking.services import cancellations, customers, extensions, payments, releases
 from booking.tables.outbox import OutboxMessage
 from booking.views import CustomerView
 from tests.builders import STAFF, Catalog, as_customer, make_catalog, make_customer
@@ -152,3 +152,55 @@ async def test_a_colleagues_payment_kept_for_refund_names_them_too(ctx: Context)
         ("email", "Bo Keller (Acme SA)"),
         ("telegram", "Bo Keller (Acme SA)"),
     ]
+
+
+async def test_the_colleague_who_asked_for_more_time_hears_the_decision(ctx: Context) -> None:
+    """Bo asks by email for more time on Ana's booking: the organizer's answer reaches the
+    owner (every channel) and Bo too (his own), not the owner alone."""
+    ana, bo = await acme(ctx)
+    held = await hold(ctx, await make_catalog(ctx), ana)
+    asked = await extensions.request_extension(
+        ctx, actor=as_customer(bo, "email"), reference=held.reference, reason="budget"
+    )
+
+    await extensions.deny_extension(ctx, actor=STAFF, request_id=asked.id, message="Désolés.")
+
+    told = await notices(ctx, "extension_denied")
+    assert sorted((c, ch) for c, ch, _ in told) == [
+        (ana.id, "email"),
+        (ana.id, "telegram"),
+        (bo.id, "email"),
+    ]
+
+
+async def test_a_colleague_approved_at_once_in_the_bot_is_told_by_email_only(
+    ctx: Context,
+) -> None:
+    """Auto-approval answers in the chat where the colleague asked: no second Telegram word."""
+    ana, bo = await acme(ctx)
+    bo = await customers.link_telegram(
+        ctx, actor=STAFF, customer_id=bo.id, telegram_user_id=7002, chat_id=7002
+    )
+    held = await hold(ctx, await make_catalog(ctx, auto_extend_days=7), ana)
+
+    await extensions.request_extension(
+        ctx, actor=as_customer(bo, "telegram"), reference=held.reference
+    )
+
+    told = await notices(ctx, "extension_approved")
+    assert (bo.id, "email") in [(c, ch) for c, ch, _ in told]
+    assert (bo.id, "telegram") not in [(c, ch) for c, ch, _ in told]
+    assert (ana.id, "telegram") in [(c, ch) for c, ch, _ in told]
+
+
+async def test_the_owner_asking_is_not_told_twice(ctx: Context) -> None:
+    ana, _ = await acme(ctx)
+    held = await hold(ctx, await make_catalog(ctx), ana)
+    asked = await extensions.request_extension(
+        ctx, actor=as_customer(ana, "email"), reference=held.reference
+    )
+
+    await extensions.deny_extension(ctx, actor=STAFF, request_id=asked.id)
+
+    told = await notices(ctx, "extension_denied")
+    assert sorted((c, ch) for c, ch, _ in told) == [(ana.id, "email"), (ana.id, "telegram")]
