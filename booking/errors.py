@@ -171,6 +171,24 @@ MESSAGES: dict[str, str] = {
         "photo, not as a file, always fits)."
     ),
     "photo_not_image": "This file is not a photo we can read: send a JPEG or PNG picture.",
+    # Issue 12, pass credit (booking.services.pass_credit)
+    "credit_none": "There is no pass credit that can pay this booking.",
+    "credit_short": (
+        "Pass {pass_code} has less credit than that now (it was used meanwhile): nothing was "
+        "taken from it."
+    ),
+    "credit_currency": (
+        "The credit of pass {pass_code} is in {pass_currency} and this booking in {currency}: "
+        "credit pays bookings in its own currency."
+    ),
+    "credit_not_holder": (
+        "Only the holder of pass {pass_code} can use its credit, on their own bookings."
+    ),
+    "credit_pass_void": (
+        "Pass {pass_code} is not paid, or was cancelled: its credit cannot be used."
+    ),
+    "credit_used": "Booking {reference} already uses pass credit: pay the rest as usual.",
+    "credit_bad_amount": "Give an amount of credit above zero.",
 }
 
 

@@ -10,8 +10,11 @@ from collections.abc import Sequence
 
 from aiogram.types import InlineKeyboardMarkup
 
+from booking.services.pass_credit import BookingCredit
 from bot.buttons import Keyboard
 from bot.callbacks import BookingCb, CancelCb, ExtendCb
+from bot.credit_callbacks import CreditCb
+from bot.formatting import money
 from bot.i18n import N_, _
 from bot.prompts import controls
 
@@ -71,3 +74,30 @@ def extension_reason(reference: str) -> InlineKeyboardMarkup:
         text=_("Send without a reason"), callback_data=ExtendCb(action="noreason", ref=reference)
     )
     return controls(BookingCb(action="extend", ref=reference), extra=kb)
+
+
+def credit_choices(credit: BookingCredit) -> InlineKeyboardMarkup:
+    """The pay step when pass credit can pay (issue 12 item 7): one button per pass ("Pay
+    with pass credit (CHF 90.00)", or "Use CHF 25.00 credit, pay CHF 65.00"), then paying
+    without credit and "« Back" to the booking."""
+    kb = Keyboard()
+    ref = credit.reference
+    several = len(credit.offers) > 1
+    for offer in credit.offers[:3]:  # a holder has one pass a season; three fit a phone
+        use = money(offer.use_minor, offer.currency)
+        if offer.covers:
+            text = _("Pay with pass credit ({amount})", amount=use)
+        else:
+            rest = money(offer.rest_minor, offer.currency)
+            text = _("Use {credit} credit, pay {rest}", credit=use, rest=rest)
+        if several:
+            text = f"{text} · {offer.code}"
+        kb.button(text=text, callback_data=CreditCb(action="use", ref=ref, id=offer.pass_id))
+    due = money(credit.due_minor, credit.currency)
+    kb.button(
+        text=_("Pay {total} without credit", total=due),
+        callback_data=CreditCb(action="card", ref=ref),
+    )
+    kb.button(text=_("« Back"), callback_data=BookingCb(action="open", ref=ref))
+    kb.adjust(1)
+    return kb.as_markup()

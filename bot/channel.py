@@ -68,7 +68,7 @@ WITH_RENEW_BUTTON = frozenset({"renewal_invited", "renewal_reminder"})
 # A code proves an address only if it goes nowhere else: never shown in a chat, even when the
 # outbox falls back to Telegram because the address could not be reached. The notice of an
 # address replaced is for that old address alone, too.
-EMAIL_ONLY = frozenset({"link_code", "email_changed"})
+EMAIL_ONLY = frozenset({"link_code", "email_changed", "holder_code"})
 # Told to the chat a customer has just left: its id is in the payload (the customer's own chat
 # is already the new one).
 TO_OLD_CHAT = frozenset({"telegram_moved"})

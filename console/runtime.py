@@ -22,7 +22,7 @@ from console.payments.build import build_provider, check_test_payments
 from console.payments.settings import PaySettings
 from console.serving import trusted_proxies, web_config
 from console.settings import ConfigurationError, RuntimeSettings
-from console.web import pay, renew_page, ticket_page
+from console.web import account, pay, renew_page, ticket_page
 from console.web.app import build_app
 from mail.role import MailRole
 from mail.role import role_status as mail_status
@@ -95,6 +95,7 @@ async def serve(wanted: set[str]) -> int:
         )
         routes += ticket_page.routes(ctx)  # /t/<secret>, what ticket QR codes open
         routes += renew_page.routes(ctx)  # /renew/<token>, from a renewal invitation
+        routes += account.routes(ctx)  # /account, the holder page (issue 13)
         if MailSettings().configured:  # any process running the worker sends email
             mail = MailRole(ctx, MailSettings())
             ctx.channels["email"] = mail.channel()

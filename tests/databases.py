@@ -88,7 +88,8 @@ TABLES = (
     "outboxmessage, historyentry, payment, ticket, seatclaim, item, extensionrequest, booking, "
     "gauge, tariff, performance, event, seat, area, venue, season, customer, organization, "
     "staffuser, setting, conversation, linkcode, inboundmail, checkoutsession, loginattempt, "
-    "checkin, seasonpass, passproductevent, passproduct"
+    "checkin, seasonpass, passproductevent, passproduct, passcredit, holdercode, holdersession, "
+    "holderthrottle"
 )
 
 

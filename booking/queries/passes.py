@@ -6,15 +6,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import bindparam, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlmodel import col
 
 from booking.context import Context
 from booking.errors import BookingError
 from booking.queries.pass_products import PassProductDetail, product_detail
 from booking.rules import pass_holders
+from booking.sql import Prepared, connection_of
 from booking.tables.bookings import Booking, Item
 from booking.tables.catalog import Event, Performance, Season, Seat, SeatClaim
 from booking.tables.customers import Customer
@@ -85,6 +87,39 @@ async def included_dates(
         .order_by(col(Performance.starts_at), col(Performance.id))
     )
     return list((await session.execute(query)).scalars())
+
+
+@dataclass(frozen=True, slots=True)
+class DateRow:
+    """An included date as the hold path needs it (``included_date_rows``)."""
+
+    id: int
+    event_id: int
+    starts_at: datetime
+
+
+_P: Any = Performance.__table__  # type: ignore[attr-defined]  # SQLModel stubs lack it
+_PPE: Any = PassProductEvent.__table__  # type: ignore[attr-defined]
+_INCLUDED = Prepared(
+    select(_P.c.id, _P.c.event_id, _P.c.starts_at)
+    .join(_PPE, _PPE.c.event_id == _P.c.event_id)
+    .where(
+        _PPE.c.product_id == bindparam("product"),
+        _P.c.on_sale.is_(True),
+        _P.c.starts_at > bindparam("now", type_=_P.c.starts_at.type),
+    )
+    .order_by(_P.c.starts_at, _P.c.id)
+)
+
+
+async def included_date_rows(
+    session: AsyncSession | AsyncConnection, product_id: int, now: datetime
+) -> list[DateRow]:
+    """``included_dates`` for a write's hot path (a renewal): the same dates, read by one
+    prepared statement on the transaction's connection instead of loading ORM rows."""
+    conn = await connection_of(session)
+    found = await _INCLUDED.run(conn, {"product": product_id, "now": now})
+    return [DateRow(*row) for row in found.rows]
 
 
 async def free_everywhere(

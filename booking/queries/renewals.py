@@ -4,6 +4,7 @@ and the new pass once renewed. ``services.renewals`` makes and changes them."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,12 +16,18 @@ from sqlmodel import col
 
 from booking.context import Context
 from booking.rules import pass_holders
-from booking.tables.bookings import Booking
+from booking.tables.bookings import Booking, HistoryEntry
 from booking.tables.catalog import Event, Seat
 from booking.tables.customers import Customer
 from booking.tables.passes import Pass, PassProduct, PassProductEvent
 from booking.tables.renewals import Renewal, RenewalCampaign, RenewalOffer
 from booking.views import SeatPlace, seat_place
+
+# History actions of a renewal booking that closed unpaid (services.renewal_lapses): the renewal
+# reopened (window open) or counted as not renewed (window over); re-instated by a late payment.
+REOPENED = "renewal_reopened"
+LAPSED = "renewal_lapsed"
+REINSTATED = "renewal_reinstated"
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +111,9 @@ async def renewal_choice(ctx: Context, *, renewal_id: int) -> RenewalChoice | No
 
 async def renewal_of_booking(ctx: Context, *, booking_id: int) -> RenewalChoice | None:
     """The renewal of the pass this booking bought (the OLD pass: a notice's reply token names
-    its booking), in its newest campaign; None when that pass was never invited."""
+    its booking), in its newest campaign; else, for a renewal's own booking that closed unpaid
+    (its expiry or cancel notice says the pass can still be renewed), that renewal; None when
+    neither."""
     now = ctx.clock.now()
 
     async def work(session: AsyncSession) -> RenewalChoice | None:
@@ -115,13 +124,33 @@ async def renewal_of_booking(ctx: Context, *, booking_id: int) -> RenewalChoice 
             .order_by(col(Renewal.campaign_id).desc())
             .limit(1)
         )
-        renewal_id = found.scalar_one_or_none()
+        renewal_id = found.scalar_one_or_none() or await lapsed_renewal_id(session, booking_id)
         if renewal_id is None:
             return None
         choices = await _choices(session, [int(renewal_id)], now)
         return choices[0] if choices else None
 
     return await ctx.db.read(work)
+
+
+async def lapsed_renewal_id(session: AsyncSession, booking_id: int) -> int | None:
+    """The renewal this booking was made for, when it closed unpaid: the lapse wrote it in the
+    booking's history (``REOPENED`` / ``LAPSED``), the lapsed pass having given up its tie to
+    the renewal so that the holder can renew again. None for any other booking."""
+    found = await session.execute(
+        select(col(HistoryEntry.detail))
+        .where(
+            col(HistoryEntry.booking_id) == booking_id,
+            col(HistoryEntry.action).in_((REOPENED, LAPSED)),
+        )
+        .order_by(col(HistoryEntry.id).desc())
+        .limit(1)
+    )
+    detail = found.scalar_one_or_none()
+    if detail is None:
+        return None
+    renewal_id = json.loads(detail).get("renewal_id")
+    return renewal_id if isinstance(renewal_id, int) else None
 
 
 _NewPass = aliased(Pass)

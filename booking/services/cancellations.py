@@ -11,7 +11,7 @@ from booking.errors import BookingError
 from booking.rules import states
 from booking.rules.cancelling import customer_may_cancel
 from booking.rules.limits import REASON_MAX, capped
-from booking.services import tickets
+from booking.services import credit_ledger, renewal_lapses, tickets
 from booking.services.common import booking_for, event_of
 from booking.services.transitions import move
 from booking.views import BookingView, load_booking
@@ -52,6 +52,11 @@ async def cancel(
         )
         if not moved:
             raise BookingError("not_held", reference=booking.reference, status=booking.status)
+        assert booking.id is not None
+        # An unpaid renewal hold cancelled: the holder may renew again while the window is open.
+        lapsed = None
+        if not paid:
+            lapsed = await renewal_lapses.lapse_one(session, booking.id, actor=actor, now=now)
         await outbox.tell_owner(
             session,
             kind="booking_cancelled",
@@ -59,12 +64,11 @@ async def cancel(
             actor=actor,
             now=now,
             key=f"booking_cancelled:{booking.id}:{now.isoformat()}",
-            payload={"reason": reason, "note": note},
+            payload={"reason": reason, "note": note} | (lapsed.payload() if lapsed else {}),
         )
         booking.cancel_reason, booking.cancel_note = reason, note
         if paid:
-            booking.refund_due = True
-            assert booking.id is not None
+            booking.refund_due = await credit_ledger.paid_in_money(session, booking.id)
             await tickets.void(session, booking.id, now)
         return await load_booking(session, booking)
 

@@ -66,16 +66,25 @@ async def booking_for_pay_token(ctx: Context, *, token: str) -> BookingView:
 
 
 async def payable(ctx: Context, *, reference: str) -> BookingView:
-    """The booking, if it can be paid now for its total (raises already_paid, not_held,
+    """The booking, if it can be paid now for what is due (raises already_paid, not_held,
     deadline_passed otherwise)."""
     booking = await bookings.get_booking(ctx, actor=PAY_ACTOR, reference=reference)
     return await payments.check_payable(
         ctx,
         actor=PAY_ACTOR,
         reference=reference,
-        amount_minor=booking.total_minor,
+        amount_minor=await amount_due(ctx, reference=reference),
         currency=booking.currency,
     )
+
+
+async def amount_due(ctx: Context, *, reference: str) -> int:
+    """What the pay page charges: the total less the pass credit the booking uses."""
+
+    async def work(session: AsyncSession) -> int:
+        return await payments.amount_due(session, await booking_for(session, reference, PAY_ACTOR))
+
+    return await ctx.db.read(work)
 
 
 async def open_checkout(
@@ -85,6 +94,7 @@ async def open_checkout(
     booking = await payable(ctx, reference=reference)
 
     async def work(session: AsyncSession) -> CheckoutView:
+        due = await payments.amount_due(session, await booking_for(session, reference, PAY_ACTOR))
         # The provider may hand back the same session for the same request (idempotency).
         existing = (
             await session.execute(
@@ -100,7 +110,7 @@ async def open_checkout(
             booking_id=booking.id,
             provider=provider,
             session_id=session_id,
-            amount_minor=booking.total_minor,
+            amount_minor=due,  # the total less pass credit used
             currency=booking.currency,
             created_at=ctx.clock.now(),
         )

@@ -38,7 +38,7 @@ from booking.sql import Prepared, connection_of
 from booking.tables.bookings import Booking, Item
 from booking.tables.catalog import Area, Event, Gauge, Performance, Seat, Tariff
 from booking.tables.customers import Customer
-from booking.views import BookingView, ItemView, seat_place
+from booking.views import BookingView, ItemView, SeatPlace
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,10 +216,18 @@ _I: Any = Item.__table__  # type: ignore[attr-defined]
 _G: Any = Gauge.__table__  # type: ignore[attr-defined]
 
 
-def _read_statement(tariffs: int) -> Prepared:
+def _read_statement(tariffs: int, dates: int | None = None) -> Prepared:
     """The date and its event, each wanted tariff with its area's kind (none: no tariff row),
-    and the customer (NULLs: unknown). One row per tariff found; no row: no such date."""
+    and the customer (NULLs: unknown). One row per tariff found; no row: no such date.
+
+    With ``dates``: the same for that many dates at once (binds ``p0``…), each row ending with
+    its date's id (``hold_dates_in_session``: one read whatever the number of dates)."""
     wanted: list[Any] = [bindparam(f"t{k}") for k in range(tariffs)]
+    if dates is None:
+        which, extra = _P.c.id == bindparam("performance_id"), []
+    else:
+        which = _P.c.id.in_([bindparam(f"p{k}") for k in range(dates)])
+        extra = [_P.c.id]
     return Prepared(
         select(
             _P.c.event_id,
@@ -257,6 +265,7 @@ def _read_statement(tariffs: int) -> Prepared:
             _T.c.min_per_booking,
             _T.c.max_per_booking,
             _T.c.pass_product_id,
+            *extra,
         )
         .select_from(_P)
         .join(_E, _E.c.id == _P.c.event_id)
@@ -264,7 +273,7 @@ def _read_statement(tariffs: int) -> Prepared:
         .outerjoin(_A, _A.c.id == _T.c.area_id)
         .outerjoin(_TE, _TE.c.id == _T.c.event_id)
         .outerjoin(_C, _C.c.id == bindparam("customer_id"))
-        .where(_P.c.id == bindparam("performance_id"))
+        .where(which)
     )
 
 
@@ -319,8 +328,33 @@ async def _read(
     params: dict[str, Any] = {f"t{k}": t for k, t in enumerate(tariff_ids)}
     params |= {"customer_id": customer_id, "performance_id": performance_id}
     rows = (await statement.run(conn, params)).rows
-    if not rows:
-        return None
+    return _parsed(performance_id, rows) if rows else None
+
+
+# One statement per (number of dates, number of distinct tariffs).
+_DATES_READS: dict[tuple[int, int], Prepared] = {}
+
+
+async def _read_dates(
+    conn: AsyncConnection, performance_ids: list[int], customer_id: int, tariff_ids: list[int]
+) -> dict[int, _Read]:
+    """``_read`` for several dates in one statement: date id -> what it read (a date missing
+    from the answer does not exist)."""
+    key = (len(performance_ids), len(tariff_ids))
+    statement = _DATES_READS.get(key)
+    if statement is None:
+        statement = _DATES_READS[key] = _read_statement(len(tariff_ids), len(performance_ids))
+    params: dict[str, Any] = {f"t{k}": t for k, t in enumerate(tariff_ids)}
+    params |= {f"p{k}": p for k, p in enumerate(performance_ids)}
+    params["customer_id"] = customer_id
+    per_date: dict[int, list[tuple[Any, ...]]] = {}
+    for row in (await statement.run(conn, params)).rows:
+        per_date.setdefault(row[-1], []).append(row)
+    return {p: _parsed(p, rows) for p, rows in per_date.items()}
+
+
+def _parsed(performance_id: int, rows: Sequence[tuple[Any, ...]]) -> _Read:
+    """One date's rows of ``_read_statement`` (one per tariff found) as a ``_Read``."""
     first = rows[0]
     performance = _Date(performance_id, *first[0:5])
     event = _Event(first[0], first[5], first[6], first[7], first[8], first[9], first[31])
@@ -395,7 +429,6 @@ async def hold_in_session(
     )
     placed = [_Place(performance_id, tariff, seat, tariff.price_minor) for tariff, seat in taken]
     booking_id, reference, item_ids = await _write_booking(
-        session,
         conn,
         actor,
         customer,
@@ -414,7 +447,7 @@ async def hold_in_session(
 
 
 async def hold_dates_in_session(
-    session: AsyncSession,
+    session: AsyncSession | AsyncConnection,
     ctx: Context,
     actor: Actor,
     customer_id: int,
@@ -435,10 +468,13 @@ async def hold_dates_in_session(
     if not lines or len({line.performance_id for line in lines}) != len(lines):
         raise BookingError("bad_quantity", min=1, max=1)
     conn = await connection_of(session)
+    ordered = sorted(lines, key=lambda x: x.performance_id)
+    wanted = sorted({line.tariff_id for line in lines})
+    read = await _read_dates(conn, [line.performance_id for line in ordered], customer_id, wanted)
     dated: list[tuple[DateLine, _Read, _Tariff]] = []
     products: set[int | None] = set()
-    for line in sorted(lines, key=lambda x: x.performance_id):
-        found = await _read(conn, line.performance_id, customer_id, [line.tariff_id])
+    for line in ordered:
+        found = read.get(line.performance_id)
         if found is None or not found.performance.on_sale:
             raise BookingError("unknown_performance")
         if found.performance.starts_at <= now:
@@ -481,7 +517,7 @@ async def hold_dates_in_session(
     # refuses before any write), then seats, each claimed by the unique (date, seat).
     for line, _found, tariff in sorted(dated, key=lambda d: d[0].performance_id):
         await _take_gauges(conn, line.performance_id, Counter({tariff.area_id: 1}))
-    seats = await _seats_by_id(session, {line.seat_id for line, _, _ in dated if line.seat_id})
+    seats = await _seats_by_id(conn, {line.seat_id for line, _, _ in dated})
     placed = []
     for line, _found, tariff in dated:
         seat = seats.get(line.seat_id) if line.seat_id is not None else None
@@ -489,7 +525,6 @@ async def hold_dates_in_session(
             raise BookingError("bad_seats")
         placed.append(_Place(line.performance_id, tariff, seat, line.price_minor))
     booking_id, reference, item_ids = await _write_booking(
-        session,
         conn,
         actor,
         customer,
@@ -506,11 +541,51 @@ async def hold_dates_in_session(
     )  # fmt: skip
 
 
-async def _seats_by_id(session: AsyncSession, seat_ids: set[int | None]) -> dict[int | None, Seat]:
-    if not seat_ids:
+class _Seated(Protocol):
+    """A seat as a place needs it: the ORM row (picked by ``_pick``) or a ``_SeatRow``."""
+
+    @property
+    def id(self) -> int | None: ...
+    @property
+    def area_id(self) -> int: ...
+    @property
+    def section(self) -> str: ...
+    @property
+    def row(self) -> str: ...
+    @property
+    def number(self) -> int: ...
+
+
+@dataclass(frozen=True, slots=True)
+class _SeatRow:
+    id: int
+    area_id: int
+    section: str
+    row: str
+    number: int
+
+
+_S: Any = Seat.__table__  # type: ignore[attr-defined]
+_SEAT_READS: dict[int, Prepared] = {}  # one statement per number of seats (plain binds)
+
+
+async def _seats_by_id(conn: AsyncConnection, seat_ids: set[int | None]) -> dict[int, _SeatRow]:
+    """The seats of a several-date booking (a pass: one seat at every date), by one prepared
+    statement."""
+    wanted = sorted(s for s in seat_ids if s is not None)
+    if not wanted:
         return {}
-    query = select(Seat).where(Seat.id.in_(seat_ids))  # type: ignore[union-attr]
-    return {seat.id: seat for seat in (await session.execute(query)).scalars()}
+    statement = _SEAT_READS.get(len(wanted))
+    if statement is None:
+        binds: list[Any] = [bindparam(f"s{k}") for k in range(len(wanted))]
+        columns = (_S.c[name] for name in _SeatRow.__dataclass_fields__)
+        statement = _SEAT_READS[len(wanted)] = Prepared(select(*columns).where(_S.c.id.in_(binds)))
+    found = await statement.run(conn, {f"s{k}": s for k, s in enumerate(wanted)})
+    return {row[0]: _SeatRow(*row) for row in found.rows}
+
+
+def _seat_place(seat: _Seated) -> SeatPlace:
+    return SeatPlace(section=seat.section, row=seat.row, number=seat.number)
 
 
 # -- the writes every hold makes ----------------------------------------------------------------
@@ -522,12 +597,11 @@ class _Place:
 
     performance_id: int
     tariff: _Tariff
-    seat: Seat | None
+    seat: _Seated | None
     price_minor: int
 
 
 async def _write_booking(
-    session: AsyncSession,
     conn: AsyncConnection,
     actor: Actor,
     customer: _Customer,
@@ -594,7 +668,7 @@ async def _write_booking(
         if p.seat is not None:
             claims.setdefault(p.performance_id, []).append((p.seat.id or 0, item_id))
     for performance_id, pairs in sorted(claims.items()):
-        await places.claim_seats(session, performance_id, pairs)
+        await places.claim_seats(conn, performance_id, pairs)
     await history.write(
         conn,
         booking_id=booking_id,
@@ -651,7 +725,7 @@ def _view(
                 tariff_id=p.tariff.id,
                 tariff_name=p.tariff.name,
                 price_minor=p.price_minor,
-                seat=seat_place(p.seat) if p.seat else None,
+                seat=_seat_place(p.seat) if p.seat else None,
             )
             for p, item_id in zip(placed, item_ids, strict=True)
         ),

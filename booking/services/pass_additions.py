@@ -15,17 +15,25 @@ passes and the items they have are read under that lock, so running it twice add
 (the second run finds every item the first wrote), and a sale of the product running at the
 same moment either comes before (its pass is then read and completed) or after (it then
 includes the new date itself). tests/concurrency/test_pass_addition_race.py shows the sale
-missing the date without the lock.
+missing the date without the lock; tests/concurrency/test_add_dates_vs_renew.py the same for a
+renewal into the product.
+
+While a renewal campaign is open, the seat kept for each invited holder in this product
+(``SeatClaim.renewal_id``, one claim per included date) is kept at the new dates too, under the
+same lock: otherwise anyone could take it there, and the holder's renewal (which asks for the
+kept seat at every date) would be refused. As at the launch, all dates or none: a holder whose
+seat is taken (or whose area is full) at a new date keeps nothing, the kept claims go back on
+sale, and ``renew`` offers the same seat where free, else the best one (``kept_lost``).
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -38,10 +46,12 @@ from booking.queries.passes import IncludedDate, included_dates
 from booking.rules import pass_holders, states
 from booking.services import places
 from booking.services.passes import locked_product, product_tariffs
+from booking.sql import skip_locked
 from booking.tables.bookings import Booking, Item
 from booking.tables.catalog import Event, Gauge, Performance, Seat, SeatClaim
 from booking.tables.customers import Customer
 from booking.tables.passes import Pass, PassProduct
+from booking.tables.renewals import Renewal, RenewalCampaign
 from booking.views import SeatPlace
 
 LIVE = (states.HELD, states.OVERDUE, states.CONFIRMED)
@@ -77,6 +87,10 @@ class AdditionReport:
     passes: int  # passes that got at least one item
     items_added: int
     conflicts: tuple[Conflict, ...]
+    # Seats kept for invited renewal holders: claims added at the new dates, and the holders
+    # whose seat could not be kept at one of them (so it is kept at none: module docstring).
+    kept_extended: int = 0
+    kept_lost: tuple[Conflict, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,12 +177,15 @@ async def add_new_dates(ctx: Context, *, actor: Actor, product_id: int) -> Addit
             dated = added.get(live.pass_id)
             if dated:
                 await _record(session, actor, live, [plan.dates[p][0] for p in dated], now)
+        kept_extended, kept_lost = await _extend_kept(session, product, now)
         return AdditionReport(
             product_id=product_id,
             dates_added=len({p for dated in added.values() for p in dated}),
             passes=len(added),
             items_added=sum(len(dated) for dated in added.values()),
             conflicts=tuple(sorted(conflicts, key=lambda c: (c.date.starts_at, c.pass_id))),
+            kept_extended=kept_extended,
+            kept_lost=tuple(sorted(kept_lost, key=lambda c: (c.date.starts_at, c.pass_id))),
         )
 
     return await ctx.db.write(work)
@@ -390,4 +407,193 @@ async def _record(
         at=now,
         action="pass_dates_added",
         places=len(got),
+    )
+
+
+# -- seats kept for renewal holders -------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Kept:
+    """An invited holder's seat kept in this product, and the included dates it lacks."""
+
+    renewal_id: int
+    seat_id: int
+    pass_id: int  # the holder's (last season's) pass
+    code: str
+    holder: str
+    seat: SeatPlace
+    missing: tuple[int, ...]
+
+
+async def _extend_kept(
+    session: AsyncSession, product: PassProduct, now: datetime
+) -> tuple[int, list[Conflict]]:
+    """Keep each invited holder's seat at every included date it lacks (module docstring):
+    (claims added, holders who lost their kept seat). Dates outer, holders inner, as for the
+    passes: one gauge update and one insert per date, holder by holder only if that failed."""
+    if product.seating != "fixed_seat":
+        return 0, []
+    dates = await included_dates(session, product.id or 0, now)
+    kept = await _kept_seats(session, product, [d.id or 0 for d in dates])
+    if not kept:
+        return 0, []
+    events = await _events(session, {d.event_id for d in dates})
+    lost: dict[int, Conflict] = {}
+    added: Counter[int] = Counter()  # renewal id -> claims this run added
+    for date in dates:
+        waiting = [k for k in kept if date.id in k.missing and k.renewal_id not in lost]
+        if not waiting:
+            continue
+        got, refused = await _keep_at(session, product, waiting, date.id or 0)
+        added.update(k.renewal_id for k in got)
+        event = events[date.event_id]
+        included = IncludedDate(date.id or 0, date.starts_at, event.timezone, event.title)
+        for k, why in refused:
+            lost[k.renewal_id] = Conflict(k.pass_id, k.code, k.holder, included, k.seat, why)
+    if lost:
+        await _release_kept(session, product, sorted(lost))
+    return sum(n for r, n in added.items() if r not in lost), list(lost.values())
+
+
+async def _kept_seats(
+    session: AsyncSession, product: PassProduct, date_ids: list[int]
+) -> list[_Kept]:
+    """The invited renewals of open campaigns whose seat is kept in this product and lacks one
+    of ``date_ids``. On PostgreSQL ``FOR UPDATE SKIP LOCKED``: a renewal being renewed at this
+    moment holds its row and waits for the product lock this transaction holds; waiting for
+    it in turn would deadlock, and that holder's renewal claims its seat at every date itself."""
+    if not date_ids:
+        return []
+    query = (
+        select(
+            col(Renewal.id), col(Renewal.seat_id), col(Pass.id), col(Pass.code),
+            col(Pass.holder), col(Customer.name), col(Seat.section), col(Seat.row),
+            col(Seat.number),
+        )
+        .join(RenewalCampaign, col(RenewalCampaign.id) == Renewal.campaign_id)
+        .join(Pass, col(Pass.id) == Renewal.pass_id)
+        .join(Customer, col(Customer.id) == Pass.customer_id)
+        .join(Seat, col(Seat.id) == Renewal.seat_id)
+        .where(
+            col(Renewal.product_id) == product.id,
+            col(Renewal.state) == "invited",
+            col(RenewalCampaign.state) == "open",
+        )
+        .order_by(col(Renewal.id))
+    )  # fmt: skip
+    rows = (await session.execute(_locking(session, query))).all()
+    if not rows:
+        return []
+    have: dict[int, set[int]] = defaultdict(set)
+    claims = await session.execute(
+        select(col(SeatClaim.renewal_id), col(SeatClaim.performance_id)).where(
+            col(SeatClaim.renewal_id).in_([r for r, *_ in rows])
+        )
+    )
+    for renewal_id, performance_id in claims.all():
+        have[int(renewal_id or 0)].add(int(performance_id))
+    kept = []
+    for renewal_id, seat_id, pass_id, code, holder, name, section, row, number in rows:
+        missing = tuple(d for d in date_ids if d not in have[int(renewal_id or 0)])
+        if missing:
+            answers = pass_holders.answers_from_json(holder)
+            kept.append(
+                _Kept(
+                    renewal_id=int(renewal_id or 0),
+                    seat_id=int(seat_id or 0),
+                    pass_id=int(pass_id or 0),
+                    code=code,
+                    holder=pass_holders.holder_name(answers, name),
+                    seat=SeatPlace(section, row, number),
+                    missing=missing,
+                )
+            )
+    return kept
+
+
+def _locking(session: AsyncSession, query: Any) -> Any:
+    """The renewals' rows locked, skipping those a renewal holds (``_kept_seats``)."""
+    return query.with_for_update(skip_locked=True, of=Renewal) if skip_locked(session) else query
+
+
+async def _events(session: AsyncSession, event_ids: set[int]) -> dict[int, Event]:
+    found = await session.execute(select(Event).where(col(Event.id).in_(event_ids)))
+    return {e.id or 0: e for e in found.scalars()}
+
+
+async def _keep_at(
+    session: AsyncSession, product: PassProduct, waiting: list[_Kept], performance_id: int
+) -> tuple[list[_Kept], list[tuple[_Kept, str]]]:
+    """The kept seats of ``waiting`` claimed at one new date: (kept there, refused and why).
+    Seats claimed and places left are read first; the guards (the unique claim, the
+    conditional gauge) decide, in a savepoint."""
+    taken = await _claimed(session, performance_id)
+    refused = [(k, "seat_taken") for k in waiting if k.seat_id in taken]
+    waiting = [k for k in waiting if k.seat_id not in taken]
+    left = await _left(session, performance_id, product.area_id)
+    fits = waiting[:left]
+    refused += [(k, "sold_out") for k in waiting[left:]]
+    if not fits or await _claim_kept(session, product, fits, performance_id):
+        return fits, refused
+    got = []
+    for k in fits:
+        if await _claim_kept(session, product, [k], performance_id):
+            got.append(k)
+        else:
+            refused.append((k, "seat_taken"))
+    return got, refused
+
+
+async def _claim_kept(
+    session: AsyncSession, product: PassProduct, kept: list[_Kept], performance_id: int
+) -> bool:
+    """One gauge update and one insert of claims for these kept seats: all, or none."""
+    try:
+        async with session.begin_nested():
+            if not await places.take_gauge(session, performance_id, product.area_id, len(kept)):
+                raise _NoPlace
+            await session.execute(
+                insert(_CLAIM),
+                [
+                    {
+                        "performance_id": performance_id,
+                        "seat_id": k.seat_id,
+                        "renewal_id": k.renewal_id,
+                    }
+                    for k in kept
+                ],
+            )
+    except (_NoPlace, IntegrityError):
+        return False
+    return True
+
+
+async def _release_kept(
+    session: AsyncSession, product: PassProduct, renewal_ids: list[int]
+) -> None:
+    """These holders keep no seat any more (one date could not be kept): their claims deleted
+    (those of this run too), the places back to the product's area, the renewal keeping
+    nothing (``renew`` then offers the same seat where free at every date, else the best)."""
+    deleted = await session.execute(
+        delete(SeatClaim)
+        .where(col(SeatClaim.renewal_id).in_(renewal_ids))
+        .returning(col(SeatClaim.performance_id))
+        .execution_options(synchronize_session=False)
+    )
+    per_date = Counter(int(p) for p in deleted.scalars())
+    for performance_id, n in sorted(per_date.items()):
+        await session.execute(
+            update(Gauge)
+            .where(
+                col(Gauge.performance_id) == performance_id, col(Gauge.area_id) == product.area_id
+            )
+            .values(remaining=col(Gauge.remaining) + n)
+            .execution_options(synchronize_session=False)
+        )
+    await session.execute(
+        update(Renewal)
+        .where(col(Renewal.id).in_(renewal_ids))
+        .values(product_id=None, seat_id=None)
+        .execution_options(synchronize_session=False)
     )

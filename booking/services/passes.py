@@ -20,10 +20,11 @@ import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, Protocol
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlmodel import col
 
 from booking.actors import Actor
@@ -36,11 +37,12 @@ from booking.rules.apportion import apportion
 from booking.rules.pass_products import holder_fields_from_json
 from booking.rules.references import new_reference
 from booking.services import customers, holds
+from booking.sql import Prepared, connection_of
 from booking.tables.bookings import Booking, Item
 from booking.tables.catalog import Event, Performance, Seat, SeatClaim, Tariff, Venue
 from booking.tables.customers import Customer
 from booking.tables.passes import Pass, PassPhoto, PassProduct
-from booking.views import Entitlement, Invalid, seat_place
+from booking.views import BookingView, Entitlement, Invalid, seat_place
 
 CODE_ATTEMPTS = 5  # a code clash is one in ~600 million per pass sold: retried, never shown
 
@@ -111,19 +113,8 @@ async def sell(
         if photo_id is not None:
             await _check_photo(session, photo_id, buyer)
         dates, shares, choices_left = await _dates_and_shares(session, product, picks, now)
-        tariffs = await product_tariffs(session, product, {d.event_id for d in dates})
         seat = await _seat(session, product, dates, seat_id)
-        booking = await holds.hold_dates_in_session(
-            session,
-            ctx,
-            actor,
-            buyer,
-            [
-                holds.DateLine(d.id or 0, tariffs[d.event_id], share, seat)
-                for d, share in zip(dates, shares, strict=True)
-            ],
-            buy,
-        )
+        booking = await hold_pass(session, ctx, actor, buyer, product, dates, shares, seat, buy)
         if choices_left is not None:
             # The items carry the picked dates' shares; the booking is the price of all N.
             await session.execute(
@@ -136,19 +127,131 @@ async def sell(
             session, product, buyer, booking.id, seat, kept, now,
             choices_left=choices_left, photo_id=photo_id,
         )  # fmt: skip
-        if seat is not None:
-            # The claims the hold made are the pass's: the door and renewals find them so.
-            items = [i.id for i in booking.items]
-            await session.execute(
-                update(SeatClaim)
-                .where(col(SeatClaim.item_id).in_(items))
-                .values(pass_id=sold.id)
-                .execution_options(synchronize_session=False)
-            )
+        await mark_pass_claims(session, booking.id, sold.id or 0, seat)
         total = product.price_minor if choices_left is not None else booking.total_minor
         return SoldPass(sold.id or 0, sold.code, booking.reference, total, booking.currency)
 
     return await ctx.db.write(work)
+
+
+# -- what a sale and a renewal share ---------------------------------------------------------
+
+
+class Sellable(Protocol):
+    """What holding a pass reads of its product: the ORM row (a sale) or a ``ProductRow`` (a
+    renewal reads it with a prepared statement)."""
+
+    @property
+    def id(self) -> int | None: ...
+    @property
+    def season_id(self) -> int: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def price_minor(self) -> int: ...
+    @property
+    def customer_types(self) -> str: ...
+    @property
+    def buy_channels(self) -> str: ...
+    @property
+    def seating(self) -> str: ...
+    @property
+    def area_id(self) -> int: ...
+    @property
+    def active(self) -> bool: ...
+
+
+class PassDate(Protocol):
+    """An included date: a ``Performance`` or a ``queries.passes.DateRow``."""
+
+    @property
+    def id(self) -> int | None: ...
+    @property
+    def event_id(self) -> int: ...
+    @property
+    def starts_at(self) -> datetime: ...
+
+
+async def hold_pass(
+    session: AsyncSession | AsyncConnection,
+    ctx: Context,
+    actor: Actor,
+    customer_id: int,
+    product: Sellable,
+    dates: Sequence[PassDate],
+    shares: Sequence[int],
+    seat: int | None,
+    buy: bool,
+) -> BookingView:
+    """The booking of a pass, in the caller's transaction: one place at each date through the
+    one hold engine (``holds.hold_dates_in_session``: gauges in date order, the unique seat
+    claims, all or none), each date priced by its share of the pass's price under the
+    product's own tariff for its event. The caller then writes the pass row and
+    ``mark_pass_claims``. (Given the transaction's connection, it asks the session for none.)"""
+    conn = await connection_of(session)
+    tariffs = await product_tariffs(conn, product, {d.event_id for d in dates})
+    lines = [
+        holds.DateLine(d.id or 0, tariffs[d.event_id], share, seat)
+        for d, share in zip(dates, shares, strict=True)
+    ]
+    return await holds.hold_dates_in_session(conn, ctx, actor, customer_id, lines, buy)
+
+
+_CLAIM: Any = SeatClaim.__table__  # type: ignore[attr-defined]  # SQLModel stubs lack it
+_ITEM: Any = Item.__table__  # type: ignore[attr-defined]
+_MARK_CLAIMS = Prepared(
+    update(_CLAIM)
+    .where(
+        _CLAIM.c.item_id.in_(
+            select(_ITEM.c.id).where(_ITEM.c.booking_id == bindparam("booking")).scalar_subquery()
+        )
+    )
+    .values(pass_id=bindparam("pass_id"))
+)
+
+
+async def mark_pass_claims(
+    session: AsyncSession | AsyncConnection, booking_id: int, pass_id: int, seat: int | None
+) -> None:
+    """The seat claims the pass's booking made are the pass's (a fixed seat; GA has none):
+    the door and renewals find a holder's seat by them. They cannot carry the pass's id at
+    once: the pass row needs the booking's id, and the claims are the booking's writes."""
+    if seat is None:
+        return
+    conn = await connection_of(session)
+    await _MARK_CLAIMS.run(conn, {"booking": booking_id, "pass_id": pass_id})
+
+
+@dataclass(frozen=True, slots=True)
+class ProductRow:
+    """The columns of a product a renewal reads (``product_row``)."""
+
+    id: int
+    season_id: int
+    name: str
+    price_minor: int
+    customer_types: str
+    buy_channels: str
+    seating: str
+    area_id: int
+    active: bool
+
+
+_PRODUCT: Any = PassProduct.__table__  # type: ignore[attr-defined]
+_PRODUCT_ROW = Prepared(
+    select(*(_PRODUCT.c[name] for name in ProductRow.__dataclass_fields__))
+    .where(_PRODUCT.c.id == bindparam("product"))
+    .with_for_update()
+)
+
+
+async def product_row(
+    session: AsyncSession | AsyncConnection, product_id: int
+) -> ProductRow | None:
+    """``locked_product`` for a write's hot path (a renewal): the same row lock (FOR UPDATE on
+    PostgreSQL), the columns read by one prepared statement instead of loading the ORM row."""
+    found = await _PRODUCT_ROW.run(await connection_of(session), {"product": product_id})
+    return ProductRow(*found.rows[0]) if found.rows else None
 
 
 async def locked_product(session: AsyncSession, product_id: int) -> PassProduct | None:
@@ -218,56 +321,87 @@ async def _new_customer(session: AsyncSession, ctx: Context, typed: NewCustomer 
 
 
 async def product_tariffs(
-    session: AsyncSession, product: PassProduct, events: set[int]
+    session: AsyncSession | AsyncConnection, product: Sellable, events: set[int]
 ) -> dict[int, int]:
     """The product's own tariff for each event (event id -> tariff id), made by the first sale
     and kept in step with the product's channels, customer types and area. Its price is 0: the
     items carry their share of the pass's price. Two first sales at once both try the insert;
-    the unique (pass_product_id, event_id) keeps one, the other reads it."""
-    found = await _own_tariffs(session, product.id or 0)
+    the unique (pass_product_id, event_id) keeps one, the other reads it.
+
+    Every sale and renewal asks this, so it runs prepared statements on the transaction's
+    connection, and the tariffs are written only when the product changed since (most calls:
+    no write at all)."""
+    conn = await connection_of(session)
+    found = await _own_tariffs(conn, product.id or 0)
     missing = sorted(events - set(found))
     for event_id in missing:
+        row = {
+            "event_id": event_id,
+            "area_id": product.area_id,
+            "name": product.name,
+            "price_minor": 0,
+            "pass_product_id": product.id,
+        }
         try:
-            async with session.begin_nested():
-                session.add(
-                    Tariff(
-                        event_id=event_id,
-                        area_id=product.area_id,
-                        name=product.name,
-                        price_minor=0,
-                        pass_product_id=product.id,
-                    )
-                )
+            async with conn.begin_nested():
+                await conn.execute(insert(_TARIFF), row)
         except IntegrityError:
             pass  # another sale made it meanwhile: read below
     if missing:
-        found = await _own_tariffs(session, product.id or 0)
-    wanted = {
-        "name": product.name,
-        "area_id": product.area_id,
-        "active": True,
-        "hold_channels": product.buy_channels,
-        "buy_channels": product.buy_channels,
-        "customer_types": product.customer_types,
-    }
-    changed = False
-    for tariff in found.values():  # written only when the product changed since (most sales: no)
-        for name, value in wanted.items():
-            if getattr(tariff, name) != value:
-                setattr(tariff, name, value)
-                changed = True
-    if changed:
-        await session.flush()
-    return {e: t.id or 0 for e, t in found.items() if e in events}
+        found = await _own_tariffs(conn, product.id or 0)
+    wanted = _TariffStep(
+        product.name,
+        product.area_id,
+        True,
+        product.buy_channels,
+        product.buy_channels,
+        product.customer_types,
+    )
+    if any(step != wanted for _id, step in found.values()):
+        params = {"product": product.id or 0} | {
+            f"b_{name}": getattr(wanted, name) for name in _TariffStep.__dataclass_fields__
+        }
+        await _STEP_TARIFFS.run(conn, params)
+    return {e: tariff_id for e, (tariff_id, _step) in found.items() if e in events}
 
 
-async def _own_tariffs(session: AsyncSession, product_id: int) -> dict[int, Tariff]:
-    query = select(Tariff).where(col(Tariff.pass_product_id) == product_id)
-    return {t.event_id: t for t in (await session.execute(query)).scalars()}
+@dataclass(frozen=True, slots=True)
+class _TariffStep:
+    """The columns of a product's own tariff that follow the product."""
+
+    name: str
+    area_id: int
+    active: bool
+    hold_channels: str
+    buy_channels: str
+    customer_types: str
+
+
+_TARIFF: Any = Tariff.__table__  # type: ignore[attr-defined]
+_OWN_TARIFFS = Prepared(
+    select(
+        _TARIFF.c.event_id,
+        _TARIFF.c.id,
+        *(_TARIFF.c[name] for name in _TariffStep.__dataclass_fields__),
+    ).where(_TARIFF.c.pass_product_id == bindparam("product"))
+)
+_STEP_TARIFFS = Prepared(
+    update(_TARIFF)
+    .where(_TARIFF.c.pass_product_id == bindparam("product"))
+    .values({name: bindparam(f"b_{name}") for name in _TariffStep.__dataclass_fields__})
+)
+
+
+async def _own_tariffs(
+    conn: AsyncConnection, product_id: int
+) -> dict[int, tuple[int, _TariffStep]]:
+    """Event id -> (its tariff id, the columns that follow the product)."""
+    rows = (await _OWN_TARIFFS.run(conn, {"product": product_id})).rows
+    return {row[0]: (row[1], _TariffStep(*row[2:])) for row in rows}
 
 
 async def _seat(
-    session: AsyncSession, product: PassProduct, dates: Sequence[Performance], seat_id: int | None
+    session: AsyncSession, product: Sellable, dates: Sequence[PassDate], seat_id: int | None
 ) -> int | None:
     """The fixed seat (None for general admission): the chosen one when free at every date,
     else the best seat free at all of them. This read gives a clear answer; the unique seat

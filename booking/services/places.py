@@ -40,18 +40,27 @@ async def take_gauge(
     return len(done.rows) == 1
 
 
+_CLAIM: Any = SeatClaim.__table__  # type: ignore[attr-defined]
+_CLAIM_SEAT = Prepared(insert(_CLAIM))
+
+
 async def claim_seats(
-    session: AsyncSession, performance_id: int, claims: Sequence[tuple[int, int]]
+    session: AsyncSession | AsyncConnection,
+    performance_id: int,
+    claims: Sequence[tuple[int, int]],
 ) -> None:
-    """Claim (seat_id, item_id) pairs; the unique (performance, seat) makes the loser fail."""
+    """Claim (seat_id, item_id) pairs; the unique (performance, seat) makes the loser fail.
+
+    No savepoint: a refused claim raises BookingError, which rolls the caller's whole
+    transaction back (a failed statement writes nothing on SQLite; on PostgreSQL the
+    transaction is then aborted and only a rollback follows). Every pass sale and renewal
+    claims a seat at each of its dates through here, so it is a prepared Core INSERT."""
     rows = [{"performance_id": performance_id, "seat_id": s, "item_id": i} for s, i in claims]
     if not rows:
         return
+    conn = await connection_of(session)
     try:
-        async with session.begin_nested():
-            # One Core INSERT (no ORM unit of work to flush): every pass sale and renewal
-            # claims a seat at each of its dates through here.
-            await session.execute(insert(SeatClaim), rows)
+        await _CLAIM_SEAT.run_many(conn, rows)
     except IntegrityError:
         raise BookingError("seat_taken", seat="") from None
 

@@ -17,7 +17,7 @@ from booking.context import Context
 from booking.errors import BookingError
 from booking.rules import states
 from booking.rules.deadlines import extended_by, is_due
-from booking.services import places
+from booking.services import credit_ledger, places, renewal_lapses
 from booking.services.common import booking_for, event_of
 from booking.services.extensions import set_deadline
 from booking.services.transitions import move
@@ -126,6 +126,16 @@ async def bulk_move(
         session,
         [history.row(booking_id=b, actor=SWEEPER, at=now, action=target) for b in booking_ids],
     )
+    if target in states.CLOSED:  # pass credit they used goes back (issue 12, item 7)
+        await credit_ledger.give_back(session, booking_ids, actor=SWEEPER, now=now)
+    # Renewal holds among them put their holders back to invited (or not renewed), with the
+    # bookings this compare-and-set moved only, in its transaction: a renewal paid meanwhile
+    # is never reopened.
+    lapses = (
+        await renewal_lapses.lapse(session, booking_ids, actor=SWEEPER, now=now)
+        if target in states.CLOSED
+        else {}
+    )
     customers = {
         c.id: c
         for c in (
@@ -149,11 +159,21 @@ async def bulk_move(
             booking_id=booking_id,
             # The moment is part of the key: a hold extended and overdue again is told again.
             key=f"{notice}:{booking_id}:{now.isoformat()}",
-            payload={"book_again": event_id} if event_id in on_sale else None,
+            payload=_closed_payload(lapses.get(booking_id or 0), event_id, on_sale),
         )
     ]
     await outbox.enqueue_rows(session, rows)
     return len(moved)
+
+
+def _closed_payload(
+    lapsed: renewal_lapses.Lapse | None, event_id: int, on_sale: set[int]
+) -> dict[str, object] | None:
+    """A lapsed renewal can still be renewed: the notice says so (and offers no new booking
+    of the date); any other booking is offered to book again where that can succeed."""
+    if lapsed is not None and lapsed.reopened:
+        return lapsed.payload()
+    return {"book_again": event_id} if event_id in on_sale else None
 
 
 async def events_on_sale(session: AsyncSession, event_ids: set[int], now: datetime) -> set[int]:
@@ -284,6 +304,8 @@ async def bulk_release(
                 now=now,
                 due_by=None if include_not_due else now,
             ):
+                assert booking.id is not None
+                lapsed = await renewal_lapses.lapse_one(session, booking.id, actor=actor, now=now)
                 await outbox.tell_owner(
                     session,
                     kind="booking_released",
@@ -291,6 +313,7 @@ async def bulk_release(
                     actor=actor,
                     now=now,
                     key=f"booking_released:{booking.id}:{now.isoformat()}",
+                    payload=lapsed.payload() if lapsed is not None else None,
                 )
                 done.append(booking.reference)
             else:

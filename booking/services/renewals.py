@@ -41,15 +41,15 @@ from booking import outbox
 from booking.actors import Actor
 from booking.context import Context
 from booking.errors import BookingError
-from booking.queries.passes import free_everywhere, included_dates
+from booking.queries.passes import free_everywhere, included_date_rows, included_dates
 from booking.queries.renewals import refusal_at, window_refusal
 from booking.rules import states
 from booking.rules.apportion import apportion
-from booking.services import holds, passes, places
+from booking.services import passes, places
 from booking.services.passes import SoldPass
 from booking.sql import Prepared, connection_of
-from booking.tables.bookings import Booking, Item
-from booking.tables.catalog import Gauge, Performance, Season, Seat, SeatClaim
+from booking.tables.bookings import Booking
+from booking.tables.catalog import Gauge, Season, Seat, SeatClaim
 from booking.tables.customers import Customer
 from booking.tables.passes import Pass, PassProduct
 from booking.tables.renewals import Renewal, RenewalCampaign, RenewalOffer
@@ -484,36 +484,26 @@ async def renew(
             raise BookingError("renewal_offer_unknown", field="product")
         # The guard: of two renewals of one pass at once, one moves the row (the other waits
         # for its lock on PostgreSQL, and finds it renewed).
-        if not await _mark_renewed(session, renewal_id, now):
+        if not await _mark_renewed(conn, renewal_id, now):
             raise BookingError(
                 "renewal_window_closed" if old.state == "released" else "renewal_done"
             )
-        product = await _locked_product(session, product_id)
+        product = await _locked_product(conn, product_id)
         await _give_back(conn, renewal_id, old.kept_area)
-        dates = await included_dates(session, product_id, now)
+        dates = await included_date_rows(conn, product_id, now)
         if not dates:
             raise BookingError("pass_no_dates")
-        tariffs = await passes.product_tariffs(session, product, {d.event_id for d in dates})
         seat = await _renewal_seat(session, product, dates, old, seat_id)
         shares = apportion(product.price_minor, [1] * len(dates))
-        booking = await holds.hold_dates_in_session(
-            session,
-            ctx,
-            actor,
-            old.customer_id,
-            [
-                holds.DateLine(d.id or 0, tariffs[d.event_id], share, seat)
-                for d, share in zip(dates, shares, strict=True)
-            ],
-            buy,
+        booking = await passes.hold_pass(
+            conn, ctx, actor, old.customer_id, product, dates, shares, seat, buy
         )
         values = _renewed_pass(old, product, booking.id, seat, now)
         try:
             new_id = int((await _INSERT_PASS.run(conn, values)).rows[0][0])
         except IntegrityError:  # the unique renewed_from_id (and code, secret per season)
             raise BookingError("renewal_done") from None
-        if seat is not None:  # the claims the hold made are the new pass's
-            await _MARK_CLAIMS.run(conn, {"pass_id": new_id, "b_booking": booking.id})
+        await passes.mark_pass_claims(conn, booking.id, new_id, seat)
         await _NEW_PASS.run(conn, {"b_renewal": renewal_id, "new_pass_id": new_id})
         return SoldPass(
             new_id, str(values["code"]), booking.reference, booking.total_minor, booking.currency
@@ -562,7 +552,6 @@ _PASS: Any = Pass.__table__  # type: ignore[attr-defined]
 _PRODUCT: Any = PassProduct.__table__  # type: ignore[attr-defined]
 _CLAIM: Any = SeatClaim.__table__  # type: ignore[attr-defined]
 _GAUGE: Any = Gauge.__table__  # type: ignore[attr-defined]
-_ITEM: Any = Item.__table__  # type: ignore[attr-defined]
 _BOOKING: Any = Booking.__table__  # type: ignore[attr-defined]
 
 _READ = Prepared(
@@ -615,15 +604,6 @@ _GAUGE_BACK = Prepared(
     .values(remaining=_GAUGE.c.remaining + 1)
 )
 _INSERT_PASS = Prepared(insert(_PASS).returning(_PASS.c.id))
-_MARK_CLAIMS = Prepared(
-    update(_CLAIM)
-    .where(
-        _CLAIM.c.item_id.in_(
-            select(_ITEM.c.id).where(_ITEM.c.booking_id == bindparam("b_booking")).scalar_subquery()
-        )
-    )
-    .values(pass_id=bindparam("pass_id"))
-)
 _NEW_PASS = Prepared(
     update(_RENEWAL)
     .where(_RENEWAL.c.id == bindparam("b_renewal"))
@@ -631,18 +611,17 @@ _NEW_PASS = Prepared(
 )
 
 
-async def _mark_renewed(session: AsyncSession, renewal_id: int, now: datetime) -> bool:
+async def _mark_renewed(conn: AsyncConnection, renewal_id: int, now: datetime) -> bool:
     """Compare-and-set ``invited -> renewed``: True for the one renewal that moved it."""
-    conn = await connection_of(session)
     params = {"b_renewal": renewal_id, "invited": "invited", "renewed": "renewed"}
     moved = await _MARK.run(conn, params | {"renewed_at": now})
     return bool(moved.rows)
 
 
-async def _locked_product(session: AsyncSession, product_id: int) -> PassProduct:
-    """The target product, its row locked (``passes.locked_product``): adding dates to the
-    product and a renewal into it run one after the other."""
-    product = await passes.locked_product(session, product_id)
+async def _locked_product(conn: AsyncConnection, product_id: int) -> passes.ProductRow:
+    """The target product, its row locked (``passes.product_row``, as ``locked_product``):
+    adding dates to the product and a renewal into it run one after the other."""
+    product = await passes.product_row(conn, product_id)
     if product is None or not product.active:
         raise BookingError("pass_off_sale")
     return product
@@ -689,8 +668,8 @@ async def _release_kept(session: AsyncSession, renewal_ids: Sequence[int]) -> in
 
 async def _renewal_seat(
     session: AsyncSession,
-    product: PassProduct,
-    dates: Sequence[Performance],
+    product: passes.Sellable,
+    dates: Sequence[passes.PassDate],
     old: _Renewing,
     seat_id: int | None,
 ) -> int | None:
@@ -728,7 +707,7 @@ async def _same_seat(session: AsyncSession, seat_id: int | None, area_id: int) -
 
 
 def _renewed_pass(
-    old: _Renewing, product: PassProduct, booking_id: int, seat_id: int | None, now: datetime
+    old: _Renewing, product: passes.Sellable, booking_id: int, seat_id: int | None, now: datetime
 ) -> dict[str, Any]:
     """The new season's pass row: the old one's code, secret, holder and photo (they never
     change across renewals); the credit stays on the old pass."""

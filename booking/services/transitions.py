@@ -15,7 +15,7 @@ from sqlmodel import col
 from booking import history
 from booking.actors import Actor
 from booking.rules import states
-from booking.services import places
+from booking.services import credit_ledger, places
 from booking.tables.bookings import Booking, Item
 
 
@@ -62,4 +62,6 @@ async def move(
         ).scalars()
         await places.release_items(session, items)
     history.record(session, booking_id=booking.id, actor=actor, at=now, action=target, **detail)
+    if target in states.CLOSED:  # pass credit it used goes back to the pass (issue 12, item 7)
+        await credit_ledger.give_back(session, [booking.id], actor=actor, now=now)
     return True

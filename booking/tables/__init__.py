@@ -7,8 +7,10 @@ from booking.tables import (
     checkin,  # issue 12, door helper
     customers,
     desk,
+    holder_access,  # issue 13, the holder page's sign-in
     identity,
     outbox,
+    pass_credit,  # issue 12, a pass's credit ledger
     passes,  # issue 12, pass products
     renewals,  # issue 12, renewal campaigns
     staff,
@@ -22,9 +24,11 @@ __all__ = [
     "checkin",
     "customers",
     "desk",
+    "holder_access",
     "identity",
     "metadata",
     "outbox",
+    "pass_credit",
     "passes",
     "renewals",
     "staff",

@@ -123,13 +123,14 @@ async def pay(
             ctx,
             actor=actor(customer),
             reference=booking.reference,
-            amount_minor=booking.total_minor,
+            amount_minor=await paying.amount_due(ctx, booking),  # less pass credit used
             currency=booking.currency,
         )
     except BookingError as error:
         await changed(query, ctx, customer, booking.reference, error)
         return
-    await paying.offer_payment(bot, ctx, query.from_user.id, booking, settings)
+    payer = actor(customer)  # pass credit is offered to the booking's own customer only
+    await paying.offer_payment(bot, ctx, query.from_user.id, booking, settings, payer=payer)
     await query.answer()
 
 

@@ -100,6 +100,7 @@ LABELS: dict[str, dict[str, str]] = {
         "extension_denied": N_("More time refused"),
         "deadline_extended": N_("Deadline moved"),
         "link_code": N_("Link code"),
+        "holder_code": N_("Holder page code"),
         "renewal_invited": N_("Pass renewal invitation"),
         "renewal_reminder": N_("Pass renewal reminder"),
         "renewal_released": N_("Pass renewal closed, seat released"),

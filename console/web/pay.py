@@ -2,6 +2,10 @@
 payment provider; the provider's report (Stripe's webhook, or the test page's button)
 confirms the booking, and the outbox sends the tickets by email and Telegram.
 
+Pass credit (issue 12 item 7): when the customer's pass has credit in the booking's currency,
+the page offers to use it first (``/pay/<token>/credit``): all that is due paid by credit
+confirms the booking; a part leaves the rest due, which is what the provider is then asked for.
+
 A forged or expired link, a booking that can no longer be paid, a provider that is down:
 each gets a plain page in the customer's language, never a stack trace.
 """
@@ -26,7 +30,8 @@ from booking.payment_providers import (
     UntrustedReport,
 )
 from booking.rules.formatting import money, pick_locale, when
-from booking.services import bookings, checkouts, customers
+from booking.services import bookings, checkouts, customers, pass_credit
+from booking.services.pass_credit import BookingCredit
 from booking.views import BookingView
 from console.web.render import customer_environment
 
@@ -40,6 +45,7 @@ def routes(ctx: Context, provider: PaymentProvider | None) -> list[Route]:
     found = [
         Route("/pay/{token}", page.summary, methods=["GET"]),
         Route("/pay/{token}/checkout", page.checkout, methods=["POST"]),
+        Route("/pay/{token}/credit", page.credit, methods=["POST"]),
         Route("/pay/{token}/done", page.done, methods=["GET"]),
     ]
     if provider is not None and provider.name == "test":
@@ -63,14 +69,7 @@ class _PayPage:
         if isinstance(found, Response):
             return found
         booking, locale = found
-        try:
-            await checkouts.payable(self.ctx, reference=booking.reference)
-        except BookingError as error:
-            status = 200 if error.code == "already_paid" else 409
-            return self._page("summary.html", locale, booking, error=_error(error, locale),
-                              status=status)  # fmt: skip
-        return self._page("summary.html", locale, booking, error=None,
-                          request_token=request.path_params["token"])  # fmt: skip
+        return await self._summary(request, locale, booking)
 
     async def checkout(self, request: Request) -> Response:
         found = await self._booking(request)
@@ -84,16 +83,17 @@ class _PayPage:
             customer = await customers.get_customer(self.ctx, customer_id=booking.customer_id)
             token = request.path_params["token"]
             base = self.ctx.settings.public_url.rstrip("/")
+            due = await checkouts.amount_due(self.ctx, reference=booking.reference)
             start = await self.provider.start_checkout(
                 CheckoutRequest(
                     reference=booking.reference,
-                    amount_minor=booking.total_minor,
+                    amount_minor=due,  # the total less the pass credit the booking uses
                     currency=booking.currency,
                     description=f"{booking.reference} · {booking.event_title}",
                     customer_email=customer.email,
                     success_url=f"{base}/pay/{token}/done",
                     cancel_url=f"{base}/pay/{token}",
-                    idempotency_key=f"guichet:{booking.reference}:{booking.total_minor}",
+                    idempotency_key=f"guichet:{booking.reference}:{due}",
                 )
             )
             await checkouts.open_checkout(
@@ -109,6 +109,51 @@ class _PayPage:
             log.warning("pay page: %s", exc)
             return self._message(locale, "provider_down", status=502)
         return RedirectResponse(start.redirect_url, status_code=303)
+
+    async def credit(self, request: Request) -> Response:
+        """Use the customer's pass credit on the booking: paid in full, the thank-you page;
+        in part, the summary again with what is left to pay. The link names the booking; the
+        service checks that the pass is its customer's, paid, in its currency, with credit."""
+        found = await self._booking(request)
+        if isinstance(found, Response):
+            return found
+        booking, locale = found
+        form = await request.form()
+        pass_id = str(form.get("pass_id", ""))
+        try:
+            if not pass_id.isdigit():
+                raise BookingError("credit_none")
+            done = await pass_credit.apply(
+                self.ctx, actor=checkouts.PAY_ACTOR, reference=booking.reference,
+                pass_id=int(pass_id),
+            )  # fmt: skip
+        except BookingError as error:
+            return await self._summary(request, locale, booking, refused=_error(error, locale))
+        if done.outcome == "paid":  # the paid notice goes to every channel of the customer
+            return self._page("done.html", locale, done.booking, paid=True)
+        token = request.path_params["token"]
+        return RedirectResponse(f"/pay/{token}", status_code=303)
+
+    async def _summary(
+        self, request: Request, locale: str, booking: BookingView, refused: str | None = None
+    ) -> Response:
+        """The booking, what is due once pass credit is counted, the credit it could use, and
+        the provider's pay button; ``refused`` (credit that could not be used) above them,
+        status 409. A booking that cannot be paid any more says why instead."""
+        try:
+            await checkouts.payable(self.ctx, reference=booking.reference)
+        except BookingError as error:
+            status = 200 if error.code == "already_paid" else 409
+            return self._page("summary.html", locale, booking, error=_error(error, locale),
+                              status=status)  # fmt: skip
+        credit = await pass_credit.booking_credit(
+            self.ctx, actor=checkouts.PAY_ACTOR, reference=booking.reference
+        )
+        return self._page(
+            "summary.html", locale, booking, error=None, credit_error=refused,
+            status=409 if refused else 200, request_token=request.path_params["token"],
+            **_credit_values(credit, locale),
+        )  # fmt: skip
 
     async def done(self, request: Request) -> Response:
         found = await self._booking(request)
@@ -223,3 +268,17 @@ def _locale(request: Request, preferred: str | None) -> str:
     asked = request.query_params.get("lang")
     browser = request.headers.get("accept-language", "en").split(",")[0]
     return pick_locale(asked or preferred or browser)
+
+
+def _credit_values(credit: BookingCredit, locale: str) -> dict[str, Any]:
+    """What the summary shows of pass credit: applied, left to pay, and each offer's label."""
+
+    def amount(minor: int) -> str:
+        return money(minor, credit.currency, locale)
+
+    offers = [
+        (o, amount(o.use_minor), amount(o.rest_minor), amount(o.balance_minor))
+        for o in credit.offers[:3]  # a holder has one pass a season; three fit the page
+    ]
+    applied = amount(credit.applied_minor) if credit.applied_minor else ""
+    return {"applied": applied, "due": amount(credit.due_minor), "offers": offers}

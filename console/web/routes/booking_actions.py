@@ -1,4 +1,5 @@
-"""What staff do to one booking: take a payment, cancel, extend, resend, settle a refund.
+"""What staff do to one booking: take a payment, use the holder's pass credit, cancel, extend,
+resend, settle a refund.
 
 Each form carries the booking's version as the page showed it. When the booking changed
 meanwhile (paid online, expired, extended by a colleague), the action is not taken and the
@@ -15,7 +16,7 @@ from starlette.routing import Route
 from booking.errors import BookingError
 from booking.queries import search
 from booking.queries.release_screen import deadline_on
-from booking.services import booking_admin, cancellations, payments, releases
+from booking.services import booking_admin, cancellations, pass_credit, payments, releases
 from console.web import told
 from console.web.forms import Form
 from console.web.labels import N_
@@ -165,8 +166,34 @@ async def refund(page: Page) -> Response:
     return await _act(page, "refund", action)
 
 
+@guarded("bookings.pay")
+async def use_credit(page: Page) -> Response:
+    """The box office pays the booking with its holder's pass credit (issue 12 item 7): all
+    that is due, and the booking is paid; or a part, and the rest is what the desk, the pay
+    link and Telegram then ask for."""
+
+    async def action(page: Page, reference: str, form: Form) -> Response | None:
+        pass_id = form.integer("pass_id", required=True, low=1)
+        if not form.ok or pass_id is None:
+            return None
+        done = await pass_credit.apply(
+            page.ctx, actor=page.staff.actor(), reference=reference, pass_id=pass_id
+        )
+        used = page.formats.money(done.used_minor, done.booking.currency)
+        if done.outcome == "paid":
+            text = page._("Paid with {amount} of credit from pass {code}; the tickets are issued.")
+            text = text.format(amount=used, code=done.pass_code)
+            return _back(page, reference, await told.said(page, reference, text))
+        due = page.formats.money(done.due_minor, done.booking.currency)
+        text = page._("{amount} of credit from pass {code} applied; {due} left to pay.")
+        return _back(page, reference, text.format(amount=used, code=done.pass_code, due=due))
+
+    return await _act(page, "credit", action)
+
+
 routes = [
     Route("/bookings/{reference:str}/pay", pay, methods=["POST"]),
+    Route("/bookings/{reference:str}/credit", use_credit, methods=["POST"]),
     Route("/bookings/{reference:str}/cancel", cancel, methods=["POST"]),
     Route("/bookings/{reference:str}/extend", extend, methods=["POST"]),
     Route("/bookings/{reference:str}/resend", resend, methods=["POST"]),

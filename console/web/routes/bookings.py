@@ -15,7 +15,7 @@ from booking.qr import qr_png
 from booking.queries import search
 from booking.queries.search import BookingFilter, BookingRow
 from booking.rules.formatting import plain_amount
-from booking.services import checkouts, tickets
+from booking.services import checkouts, pass_credit, tickets
 from booking.views import BookingView, TicketView
 from console.web import csvout
 from console.web.forms import Form, date_or_none, int_or_none
@@ -140,6 +140,9 @@ async def detail_page(
         nonce=secrets.token_urlsafe(12),  # makes a double-clicked "resend" one notice
         pay_link=await pay_link(page, found.booking),
         qr=await ticket_codes(page, found.booking),
+        credit=await pass_credit.booking_credit(  # the holder's pass credit (issue 12 item 7)
+            page.ctx, actor=page.staff.actor(), reference=reference
+        ),
     )
 
 

@@ -1,13 +1,15 @@
 """Season passes (issue 12). Pass products: the list per season, the create and edit form, the
 phone card preview and the A4 PDF preview, for organizers and administrators ("catalog").
 Selling a pass at the box office (everyone at the desk: "bookings.create"): the customer found
-by email or typed new, the holder fields the product asks, the seat free at every included
-date (or the best one), held until the deadline or paid now; then the pass's own page with its
-phone card and its A4 PDF."""
+by email or typed new, the dates a pass with choice picks, the holder fields the product asks
+(the photo uploaded: pass_sale_form), the seat free at every included or picked date (or the
+best one), held until the deadline or paid now; then the pass's own page with its phone card
+and its A4 PDF."""
 
 from __future__ import annotations
 
 import base64
+from collections.abc import Sequence
 
 from starlette.responses import Response
 from starlette.routing import Route
@@ -15,11 +17,13 @@ from starlette.routing import Route
 from booking import pass_pdf
 from booking.errors import BookingError
 from booking.qr import qr_png
+from booking.queries import pass_credit as credit_queries
 from booking.queries import pass_products as queries
+from booking.queries import pass_sale as sale_queries
 from booking.queries import passes as pass_queries
 from booking.queries import renewal_reports
 from booking.queries.pass_products import PassProductDetail
-from booking.queries.passes import PassDetail, SaleForm
+from booking.queries.passes import PassDetail
 from booking.rules import pass_holders
 from booking.rules import pass_products as rules
 from booking.rules.formatting import currency_choices, currency_code, minor_digits
@@ -30,6 +34,7 @@ from booking.views import CustomerView
 from console.web.forms import Form, int_or_none, yes_no
 from console.web.labels import N_, labeller
 from console.web.pages import Page, guarded
+from console.web.routes import pass_sale_form as sale_form
 
 # A preview's QR says PUBLIC_URL/t/<this>: shorter than every real secret (32 characters of
 # token_urlsafe), so it can never open a real ticket or pass.
@@ -318,11 +323,8 @@ async def preview_pdf(page: Page) -> Response:
 LANGUAGES = ("en", "fr")
 PAYMENT = ("hold", "cash", "card", "transfer")
 BEST_SEAT = "best"
-PHOTO_IN_BOT = N_(
-    "This pass asks for the holder's photo, which the desk cannot take yet: the holder buys it "
-    "in the Telegram bot (/passes), where they send the photo."
-)
-TEXT_FIELDS = pass_holders.TEXT_FIELDS  # the photo is uploaded in the bot (later), not here
+TEXT_FIELDS = pass_holders.TEXT_FIELDS  # the photo is a file (pass_sale_form.read_photo)
+FILED = N_("{name} is on file now (needed to keep the photo); nothing else was written.")
 
 
 def asked(detail: PassProductDetail) -> list[tuple[str, str]]:
@@ -333,12 +335,20 @@ def asked(detail: PassProductDetail) -> list[tuple[str, str]]:
 @guarded("bookings.create")
 async def sell_list(page: Page) -> Response:
     return page.render(
-        "console/passes/sell_list.html", products=await pass_queries.products_on_sale(page.ctx)
+        "console/passes/sell_list.html",
+        products=await sale_queries.products_on_sale(page.ctx),
+        words={k: words(page, k) for k in ("includes",)},
     )
 
 
 async def _sale_page(
-    page: Page, form: Form, sale: SaleForm, customer: CustomerView | None, *, status: int = 200
+    page: Page,
+    form: Form,
+    sale: sale_form.Offer,
+    customer: CustomerView | None,
+    *,
+    status: int = 200,
+    filed: CustomerView | None = None,
 ) -> Response:
     return page.render(
         "console/passes/sell.html",
@@ -354,13 +364,14 @@ async def _sale_page(
         payment=PAYMENT,
         seats=[(BEST_SEAT, page._("Best available"))]
         + [(str(c.id), c.place.label(page.staff.language)) for c in sale.seats],
+        picked={str(p) for p in sale_form.typed_picks(form)},
+        filed=page._(FILED).format(name=filed.name) if filed else "",
+        names={"photo": sale_form.PHOTO, "kept": sale_form.KEPT, "drop": sale_form.DROP},
     )
 
 
-async def _sale(page: Page) -> SaleForm:
-    return await pass_queries.sale_form(
-        page.ctx, product_id=int(page.request.path_params["product_id"])
-    )
+async def _sale(page: Page, picks: Sequence[int] = ()) -> sale_form.Offer:
+    return await sale_form.offer(page, int(page.request.path_params["product_id"]), picks)
 
 
 @guarded("bookings.create")
@@ -384,9 +395,37 @@ async def sell_form(page: Page) -> Response:
 
 @guarded("bookings.create")
 async def sell(page: Page) -> Response:
-    sale = await _sale(page)
+    """Sell the pass as typed; "show the free seats" (a pass with choice and a fixed seat)
+    comes back with the seats free at the ticked dates instead, nothing sold."""
     form = Form(page.form, page._)
+    sale = await _sale(page, sale_form.typed_picks(form))
     customer = await page.chosen_customer(form.get("customer_id"))
+    photo = await sale_form.read_photo(page, form, sale)
+    if page.value("action") == "seats":
+        return await _sale_page(page, form, sale, customer)
+    order = _order(page, form, sale, customer, photo)
+    if not form.ok:
+        return await _sale_page(page, form, sale, customer, status=400)
+    attempt = await sale_form.sell(page, sale, order)
+    if attempt.sold is None:
+        assert attempt.refusal is not None
+        if attempt.filed is not None:  # on file now: the next try sells to them
+            customer = attempt.filed
+            form.values["customer_id"] = str(customer.id)
+        exc = attempt.refusal
+        form.booking_error(exc, page.error(exc), field=sale_form.error_field(exc, sale))
+        return await _sale_page(page, form, sale, customer, status=400, filed=attempt.filed)
+    return await _paid(page, attempt.sold, payment=form.get("payment"))
+
+
+def _order(
+    page: Page,
+    form: Form,
+    sale: sale_form.Offer,
+    customer: CustomerView | None,
+    photo: bytes | None,
+) -> sale_form.Order:
+    """The sale as typed; each problem recorded beside its field."""
     new = None
     if customer is None:
         new = passes.NewCustomer(
@@ -399,28 +438,22 @@ async def sell(page: Page) -> Response:
     seat_id = None if seat == BEST_SEAT else int_or_none(seat)
     if seat != BEST_SEAT and seat_id is None:
         form.error("seat", N_("Choose a seat from the list."))
+    picks = sale_form.read_picks(page, form, sale) if sale.with_choice else []
+    if photo is None and sale.photo_mode == "required" and sale_form.PHOTO not in form.errors:
+        missing = BookingError("holder_field_required", field=sale_form.PHOTO)
+        form.booking_error(missing, page.error(missing))
     payment = form.choice("payment", PAYMENT)
-    if not form.ok:
-        return await _sale_page(page, form, sale, customer, status=400)
-    actor = page.staff.actor()
-    try:
-        sold = await passes.sell(
-            page.ctx, actor=actor, product_id=sale.product.row.id,
-            customer_id=customer.id if customer else None, new_customer=new, answers=answers,
-            seat_id=seat_id, buy=payment != "hold",
-        )  # fmt: skip
-    except BookingError as exc:
-        if exc.params.get("field") == "holder_photo":  # no upload at the desk (yet): say where
-            form.problem = page._(PHOTO_IN_BOT)
-        else:
-            form.booking_error(exc, page.error(exc), field=exc.params.get("field"))
-        return await _sale_page(page, form, sale, customer, status=400)
+    return sale_form.Order(customer, new, answers, seat_id, picks, photo, payment != "hold")
+
+
+async def _paid(page: Page, sold: passes.SoldPass, *, payment: str) -> Response:
+    """To the pass's page: held, or paid now at the desk."""
     url = f"/console/passes/{sold.id}"
     if payment == "hold":
         return page.redirect(url, flash=page._("Pass held until its deadline."))
     try:
         await payments.record_box_office_payment(
-            page.ctx, actor=actor, reference=sold.reference, method=payment
+            page.ctx, actor=page.staff.actor(), reference=sold.reference, method=payment
         )
     except BookingError as exc:
         return page.redirect(url, flash=page.error(exc), level="error")
@@ -461,6 +494,7 @@ async def pass_page(page: Page) -> Response:
         ink=pass_pdf.ink_on(s.accent_colour),
         fields=[n for n in TEXT_FIELDS if n in found.holder],
         lineage=await renewal_reports.lineage(page.ctx, pass_id=found.id),
+        ledger=await credit_queries.movements(page.ctx, pass_id=found.id),  # its credit's
     )
 
 
@@ -482,9 +516,15 @@ routes = [
     Route("/passes", products, methods=["GET"]),
     Route("/passes/sell", sell_list, methods=["GET"]),
     Route("/passes/products/{product_id:int}/sell", sell_form, methods=["GET"]),
-    Route("/passes/products/{product_id:int}/sell", sell, methods=["POST"]),
+    Route(
+        "/passes/products/{product_id:int}/sell",
+        sell,
+        methods=["POST"],
+        max_body_size=sale_form.BODY_MAX,  # the holder's photo: the app's limit is lower
+    ),
     Route("/passes/{pass_id:int}", pass_page, methods=["GET"]),
     Route("/passes/{pass_id:int}/pass.pdf", pass_pdf_file, methods=["GET"]),
+    Route("/passes/{pass_id:int}/photo.jpg", sale_form.photo, methods=["GET"]),
     Route("/passes/products/new", new_product, methods=["GET"]),
     Route("/passes/products", create_product, methods=["POST"]),
     Route("/passes/products/{product_id:int}", product, methods=["GET"]),
