@@ -124,7 +124,7 @@ async def _send_invoice(
     try:
         await bot.send_invoice(
             chat_id=chat_id,
-            title=clip(booking.event_title, 32),
+            title=clip(booking.title, 32),
             description=clip(description, 255),
             payload=payload_for(booking.reference),
             provider_token=settings.payment_provider_token.get_secret_value(),

@@ -2,7 +2,11 @@
 have come in against how many are expected (the valid tickets of paid bookings).
 
 The page after every scan reads both, so ``board`` reads them in one transaction: at the door
-each session opened is a fixed cost paid on every scan (bench/passes.py).
+each session opened is a fixed cost paid on every scan (bench/passes.py). After a scan,
+"expected" may be up to ``EXPECTED_KEEP_S`` old (``board_in(..., keep_expected=True)``):
+counting it joins every ticket of the house (about a millisecond for 2,000, more than the
+admission itself, and growing with the venue), while it changes only when a booking does;
+"checked in" is always counted afresh, and the page itself (``board``, ``counts``) counts both.
 
 What a ticket's page ``/t/<secret>`` asks for door staff (``tap_choice``): the dates that code
 is for, and **the current performance**, the one its answer is given for when the staff member
@@ -17,6 +21,9 @@ a date whose door is shut unless somebody chose that date."""
 
 from __future__ import annotations
 
+import time
+import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -37,6 +44,7 @@ from booking.tables.passes import Pass
 SHOWN = 40  # performances in the door's menu: today's and the next ones
 OPENS_BEFORE = timedelta(hours=3)  # doors open this long before the start
 OPEN_AT_LEAST = timedelta(hours=3)  # and stay open at least this long after it
+EXPECTED_KEEP_S = 5.0  # how old a scan's "expected" may be (the module docstring says why)
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,12 +120,17 @@ async def board(ctx: Context, wanted: int | None) -> DoorBoard:
     return await ctx.db.read(lambda session: board_in(session, since, wanted))
 
 
-async def board_in(session: AsyncSession, since: datetime, wanted: int | None) -> DoorBoard:
-    """``board`` in the caller's transaction (``checkin.scan`` reads it where it admits)."""
+async def board_in(
+    session: AsyncSession, since: datetime, wanted: int | None, *, keep_expected: bool = False
+) -> DoorBoard:
+    """``board`` in the caller's transaction (``checkin.scan`` reads it where it admits, with
+    ``keep_expected``: "expected" as counted within the last ``EXPECTED_KEEP_S``)."""
     shown = await _performances(session, since)
     chosen = next((p for p in shown if p.id == wanted), shown[0] if shown else None)
-    counted = await _counts(session, chosen.id) if chosen else None
-    return DoorBoard(shown, chosen, counted)
+    if chosen is None:
+        return DoorBoard(shown, None, None)
+    counting = _kept_counts if keep_expected else _counts
+    return DoorBoard(shown, chosen, await counting(session, chosen.id))
 
 
 async def counts(ctx: Context, performance_id: int) -> DoorCounts:
@@ -176,6 +189,7 @@ _counts_query: Any = select(
 )
 _PERFORMANCES = Prepared(_performances_query)
 _COUNTS = Prepared(_counts_query)
+_COME = Prepared(select(_CAME.scalar_subquery()))
 
 
 # A ticket's one date, or every date of the passes sharing the secret (a renewal copies it into
@@ -221,4 +235,27 @@ async def _performances(session: AsyncSession, since: datetime) -> list[DoorPerf
 async def _counts(session: AsyncSession, performance_id: int) -> DoorCounts:
     conn = await connection_of(session)
     both = (await _COUNTS.run(conn, {"performance": performance_id})).rows[0]
-    return DoorCounts(checked_in=int(both[0]), expected=int(both[1]))
+    counted = DoorCounts(checked_in=int(both[0]), expected=int(both[1]))
+    _expected_of(session)[performance_id] = (_monotonic(), counted.expected)
+    return counted
+
+
+async def _kept_counts(session: AsyncSession, performance_id: int) -> DoorCounts:
+    """``_counts`` with "expected" as counted within ``EXPECTED_KEEP_S``, when it was."""
+    kept = _expected_of(session).get(performance_id)
+    if kept is None or _monotonic() - kept[0] > EXPECTED_KEEP_S:
+        return await _counts(session, performance_id)
+    conn = await connection_of(session)
+    come = (await _COME.run(conn, {"performance": performance_id})).rows[0][0]
+    return DoorCounts(checked_in=int(come), expected=kept[1])
+
+
+_monotonic: Callable[[], float] = time.monotonic  # a test moves it
+# performance id -> (when counted, expected), per database engine (each test has its own).
+_EXPECTED_KEPT: weakref.WeakKeyDictionary[Any, dict[int, tuple[float, int]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _expected_of(session: AsyncSession) -> dict[int, tuple[float, int]]:
+    return _EXPECTED_KEPT.setdefault(session.get_bind(), {})

@@ -224,7 +224,9 @@ async def scan(
 
     async def work(session: AsyncSession) -> Scan:
         answer = await _admit(session, actor, secret, performance_id, door, now)
-        return Scan(answer, await door_queries.board_in(session, since, performance_id))
+        return Scan(
+            answer, await door_queries.board_in(session, since, performance_id, keep_expected=True)
+        )
 
     try:
         return await ctx.db.write(work)
@@ -270,7 +272,7 @@ async def scan_as_session(
         actor = account.actor()
         _staff_only(actor)
         answer = await _admit(session, actor, secret, performance_id, door, now)
-        board = await door_queries.board_in(session, since, performance_id)
+        board = await door_queries.board_in(session, since, performance_id, keep_expected=True)
         return StaffScan(account, Scan(answer, board))
 
     try:

@@ -46,12 +46,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, case, delete, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import ColumnElement, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from booking import outbox
+from booking import outbox, windowed_counts
 from booking.context import Context
 from booking.errors import BookingError
 from booking.rules import states
@@ -150,24 +149,14 @@ async def within_limit(
     ctx: Context, session: AsyncSession, key: str, limit: int, now: datetime
 ) -> bool:
     """Count one hit on ``key`` unless it has ``limit`` hits in its window (a window over
-    ``WINDOW`` old starts again at one): False, and nothing counted, when it has.
-
-    One conditional upsert: SQLite holds the write lock from BEGIN (IMMEDIATE); PostgreSQL's
-    ``ON CONFLICT DO UPDATE … WHERE`` locks the key's row and re-checks the condition on its
-    latest version, so no two requests can both take the last place."""
+    ``WINDOW`` old starts again at one): False, and nothing counted, when it has
+    (``windowed_counts.bump``: one conditional upsert, so no two requests both take the last
+    place)."""
     table: Any = HolderThrottle.__table__  # type: ignore[attr-defined]  # SQLModel stubs lack it
-    module: Any = sqlite if ctx.db.sqlite else postgresql
-    stmt = module.insert(table).values(key=key, hits=1, window_start=now)
-    stale = table.c.window_start <= now - WINDOW
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["key"],
-        set_={
-            "hits": case((stale, 1), else_=table.c.hits + 1),
-            "window_start": case((stale, stmt.excluded.window_start), else_=table.c.window_start),
-        },
-        where=or_(stale, table.c.hits < limit),
+    hits = await windowed_counts.bump(
+        session, table, "hits", key=key, now=now, window=WINDOW, limit=limit
     )
-    return (await session.execute(stmt.returning(table.c.hits))).first() is not None
+    return hits is not None
 
 
 async def count_try(session: AsyncSession, code_id: int) -> int | None:

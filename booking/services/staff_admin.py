@@ -35,11 +35,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, bindparam, case, delete, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import ColumnElement, and_, bindparam, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from booking import windowed_counts
 from booking.actors import Actor
 from booking.context import Context
 from booking.errors import BookingError
@@ -202,19 +202,9 @@ async def _bump(
     """Add one failure to ``key`` (a window over ``WINDOW`` starts again at one): the new count,
     or None when the key is at ``limit`` within its window (then nothing changes)."""
     table: Any = LoginCounter.__table__  # type: ignore[attr-defined]  # SQLModel stubs lack it
-    module: Any = sqlite if ctx.db.sqlite else postgresql
-    stmt = module.insert(table).values(key=key, failures=1, window_start=now)
-    stale = table.c.window_start <= now - WINDOW
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["key"],
-        set_={
-            "failures": case((stale, 1), else_=table.c.failures + 1),
-            "window_start": case((stale, stmt.excluded.window_start), else_=table.c.window_start),
-        },
-        where=None if limit is None else or_(stale, table.c.failures < limit),
+    return await windowed_counts.bump(
+        session, table, "failures", key=key, now=now, window=WINDOW, limit=limit
     )
-    row = (await session.execute(stmt.returning(table.c.failures))).first()
-    return None if row is None else int(row[0])
 
 
 async def pause(ctx: Context, seconds: float) -> None:

@@ -89,7 +89,7 @@ class _PayPage:
                     reference=booking.reference,
                     amount_minor=due,  # the total less the pass credit the booking uses
                     currency=booking.currency,
-                    description=f"{booking.reference} · {booking.event_title}",
+                    description=f"{booking.reference} · {booking.title}",
                     customer_email=customer.email,
                     success_url=f"{base}/pay/{token}/done",
                     cancel_url=f"{base}/pay/{token}",

@@ -12,12 +12,14 @@ from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import event
 
 from booking.context import Context
 from booking.queries import door
-from booking.services import checkin
+from booking.services import cancellations, checkin
 from tests.booking.test_checkin import DOOR, paid_secrets
+from tests.builders import STAFF
 
 
 @contextmanager
@@ -58,6 +60,27 @@ async def test_a_scan_admits_and_reads_the_board_in_one_transaction(ctx: Context
     assert again.answer.used is not None and again.answer.used.door == "North"
     other = await checkin.scan(ctx, actor=DOOR, secret=second, performance_id=performance)
     assert other.board.counts == door.DoorCounts(checked_in=2, expected=2)
+
+
+async def test_a_scans_expected_count_is_at_most_a_few_seconds_old_and_the_pages_is_fresh(
+    ctx: Context, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    now = [1000.0]
+    monkeypatch.setattr(door, "_monotonic", lambda: now[0])
+    performance, reference, (first, second) = await paid_secrets(ctx)
+    scanned = await checkin.scan(ctx, actor=DOOR, secret=first, performance_id=performance)
+    assert scanned.board.counts == door.DoorCounts(checked_in=1, expected=2)
+    await cancellations.cancel(ctx, actor=STAFF, reference=reference, reason="mistake")
+
+    now[0] += door.EXPECTED_KEEP_S - 1
+    kept = await checkin.scan(ctx, actor=DOOR, secret=second, performance_id=performance)
+    assert kept.answer.outcome == "not_valid"  # cancelled: the admission is decided afresh
+    assert kept.board.counts == door.DoorCounts(checked_in=1, expected=2)  # counted 4 s ago
+    assert await door.counts(ctx, performance) == door.DoorCounts(checked_in=1, expected=0)
+
+    now[0] += 2
+    later = await checkin.scan(ctx, actor=DOOR, secret=second, performance_id=performance)
+    assert later.board.counts == door.DoorCounts(checked_in=1, expected=0)
 
 
 async def test_a_scan_answers_as_admit_does_for_every_refusal(ctx: Context) -> None:

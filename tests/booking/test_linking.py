@@ -7,6 +7,7 @@ small named function in ``booking.services.linking``) and shows the same attack 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from datetime import timedelta
 
@@ -452,11 +453,24 @@ async def test_without_waiting_for_each_other_concurrent_requests_pass_the_limit
     """On PostgreSQL the requests count the same rows at once and all pass; on SQLite the
     write lock serializes them even without the advisory lock."""
 
+    users = range(1, 13)
+    arrived: list[object] = []
+    everyone = asyncio.Event()
+
     async def not_waiting(session: object, space: int, value: str) -> None:
-        await asyncio.sleep(0.01)  # the other requests count the same rows meanwhile
+        # Each request waits for the others to reach this point (or for a while, should the
+        # pool hold fewer connections) instead of for their commits: they then all count the
+        # same rows, however busy the machine.
+        if ctx.db.sqlite:  # one writer at a time: the others wait for this one's commit
+            return
+        arrived.append(session)
+        if len(arrived) == len(users):
+            everyone.set()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(everyone.wait(), timeout=2)
 
     monkeypatch.setattr(linking, "_one_at_a_time", not_waiting)
-    sent = await concurrent_requests(ctx, range(1, 13))
+    sent = await concurrent_requests(ctx, users)
     if ctx.db.sqlite:
         assert sent == linking.MAX_CODES_PER_ADDRESS
     else:

@@ -153,6 +153,7 @@ async def test_buy_with_the_best_seat_then_card_then_pay(any_desk: Desk) -> None
     await ana.send("/passes")
     reply = await ana.press(f"Pay {sold.code}")
     (invoice,) = reply.of("sendInvoice")
+    assert invoice.params["title"] == "Abonnement"  # the pass, not its first date's event
     payload = str(invoice.params["payload"])
     paid = desk.fake.successful_payment(ANA, payload, 24000, "CHF", enqueue=False)
     await desk.handle(ana, desk.fake.pre_checkout(ANA, payload, 24000, "CHF", enqueue=False))

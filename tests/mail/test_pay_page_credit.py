@@ -114,3 +114,16 @@ async def test_the_credit_choice_in_french(ctx: Context, web: httpx.AsyncClient)
     await web.post(f"{url}/credit", data={"pass_id": str(ana.pass_id)})
     page = await web.get(url)
     assert "Reste à payer" in page.text and "Payer 65,00\u00a0CHF" in page.text
+
+
+async def test_a_pass_bookings_pay_page_is_named_for_the_pass(
+    ctx: Context, web: httpx.AsyncClient
+) -> None:
+    ana = await holder_with_credit(ctx, 0, paid=False)
+    (held,) = await bookings.my_bookings(ctx, customer_id=ana.customer.id)
+
+    page = await web.get(await link(ctx, held))
+
+    assert page.status_code == 200
+    assert "<p>Abonnement<br>" in page.text  # the pass, not its first date's event
+    assert held.event_title not in page.text
