@@ -189,6 +189,33 @@ MESSAGES: dict[str, str] = {
     ),
     "credit_used": "Booking {reference} already uses pass credit: pay the rest as usual.",
     "credit_bad_amount": "Give an amount of credit above zero.",
+    # Issue 13, resale core (booking.services.resale)
+    "resale_unknown_pass": "No pass of yours has this code: check the code printed on the pass.",
+    "resale_pass_void": (
+        "Pass {pass_code} is not paid, or was cancelled or refunded: its tickets cannot be resold."
+    ),
+    "resale_no_dates": "Choose at least one date to put on resale.",
+    "resale_not_in_pass": "This date is not included in pass {pass_code}.",
+    "resale_started": (
+        "This performance has already started or is over: its ticket can no longer be resold."
+    ),
+    "resale_already_listed": "Your ticket for this date is already on resale.",
+    "resale_used": "Your ticket for this date was already used at the door: it cannot be resold.",
+    "resale_not_allowed": "The organizer does not allow resale for {event}.",
+    "resale_payout_not_offered": (
+        "This payout is not offered for {event}: choose one of those offered."
+    ),
+    "resale_bad_iban": "This IBAN is not valid: check it against a bank statement.",
+    "resale_iban_not_sepa": (
+        "Transfers are paid to accounts in the SEPA area only, and this IBAN is from {country}."
+    ),
+    "resale_holder_required": "Give the name of the account holder.",
+    "resale_unknown_listing": "This resale listing does not exist (any more).",
+    "resale_sold": "This ticket is sold already: the listing can no longer be withdrawn.",
+    "resale_reserved": (
+        "A buyer is paying for this ticket right now: the listing cannot be withdrawn meanwhile."
+    ),
+    "resale_ended": "This listing was already withdrawn or closed.",
 }
 
 

@@ -348,7 +348,7 @@ def extension_proposal(
 # Why an entitlement does not admit anyone: its booking was cancelled (or expired unpaid), a
 # refund is due, the ticket itself was voided (re-issued, or later resold), or the date is
 # not one a pass includes.
-Invalid = Literal["", "cancelled", "refunded", "voided", "not_in_pass"]
+Invalid = Literal["", "cancelled", "refunded", "voided", "not_in_pass", "on_resale"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -89,7 +89,7 @@ TABLES = (
     "gauge, tariff, performance, event, seat, area, venue, season, customer, organization, "
     "staffuser, setting, conversation, linkcode, inboundmail, checkoutsession, loginattempt, "
     "checkin, seasonpass, passproductevent, passproduct, passcredit, holdercode, holdersession, "
-    "holderthrottle"
+    "holderthrottle, resalelisting, resalesettings"
 )
 
 

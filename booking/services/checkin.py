@@ -19,11 +19,11 @@ read transaction of their own (bench/passes.py measures it against the bare SQL)
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import bindparam, delete, insert, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -40,6 +40,7 @@ from booking.tables.bookings import Booking, Item, Ticket
 from booking.tables.catalog import Event, Performance, Seat, Tariff, Venue
 from booking.tables.checkin import CheckIn
 from booking.tables.customers import Customer
+from booking.tables.resale import ResaleListing
 from booking.views import Entitlement, Invalid, SeatPlace
 
 Outcome = Literal["admissible", "admitted", "already_used", "wrong_date", "not_valid"]
@@ -186,7 +187,12 @@ async def check(ctx: Context, *, actor: Actor, secret: str, performance_id: int)
     """The door's answer without admitting: "admissible" or the reason it would be refused."""
     _staff_only(actor)
     now = ctx.clock.now()
-    return await ctx.db.read(lambda session: _answer(session, secret, performance_id, now))
+
+    async def work(session: AsyncSession) -> Answer:
+        answer = await _answer(session, secret, performance_id, now)
+        return await _unless_on_resale(session, answer, performance_id)
+
+    return await ctx.db.read(work)
 
 
 async def admit(
@@ -313,6 +319,9 @@ async def _admit(
         "staff_id": actor.id,
     }
     await _ADMIT.run(await connection_of(session), values)
+    if found.kind == "pass" and await _on_resale(session, found.id, performance_id):
+        await _UNADMIT.run(await connection_of(session), _keys(found.id, performance_id))
+        return _refused_on_resale(found)
     return Answer("admitted", found)
 
 
@@ -339,3 +348,50 @@ async def _answer(session: AsyncSession, secret: str, performance_id: int, now: 
 def _staff_only(actor: Actor) -> None:
     if actor.kind != "staff":
         raise BookingError("not_owner")
+
+
+# -- resale (issue 13): a pass performance on resale is not valid at the door ---------------
+#
+# The race with a listing (booking/services/resale.py's docstring): the admission looks for an
+# open listing *after* its INSERT, so it either waited behind the listing's placeholder
+# check-in and now sees the committed listing, or made the listing's placeholder fail. One
+# indexed lookup (uq_resalelisting_open), for passes only; a refusal removes the row again.
+_on_resale_query: Any = select(col(ResaleListing.id)).where(
+    col(ResaleListing.pass_id) == bindparam("id"),
+    col(ResaleListing.performance_id) == bindparam("performance"),
+    # A literal, not a list bind: prepared statements take no expanding IN.
+    text("resalelisting.state IN ('listed', 'reserved')"),
+)
+_ON_RESALE = Prepared(_on_resale_query)
+_UNADMIT = Prepared(
+    delete(_T).where(
+        _T.c.entitlement_kind == bindparam("kind"),
+        _T.c.entitlement_id == bindparam("id"),
+        _T.c.performance_id == bindparam("performance"),
+    )
+)
+
+
+def _keys(pass_id: int, performance_id: int) -> dict[str, Any]:
+    """The binds of ``_UNADMIT``."""
+    return {"kind": "pass", "id": pass_id, "performance": performance_id}
+
+
+async def _on_resale(session: AsyncSession, pass_id: int, performance_id: int) -> bool:
+    keys = {"id": pass_id, "performance": performance_id}
+    found = await _ON_RESALE.run(await connection_of(session), keys)
+    return bool(found.rows)
+
+
+def _refused_on_resale(found: Entitlement) -> Answer:
+    return Answer("not_valid", replace(found, invalid="on_resale"))
+
+
+async def _unless_on_resale(session: AsyncSession, answer: Answer, performance_id: int) -> Answer:
+    """``check``'s answer, refused for a pass performance on resale."""
+    found = answer.entitlement
+    if answer.outcome != "admissible" or found is None or found.kind != "pass":
+        return answer
+    if await _on_resale(session, found.id, performance_id):
+        return _refused_on_resale(found)
+    return answer

@@ -13,6 +13,7 @@ from booking.tables import (
     pass_credit,  # issue 12, a pass's credit ledger
     passes,  # issue 12, pass products
     renewals,  # issue 12, renewal campaigns
+    resale,  # issue 13, resale settings and listings
     staff,
 )
 from booking.tables.base import metadata
@@ -31,5 +32,6 @@ __all__ = [
     "pass_credit",
     "passes",
     "renewals",
+    "resale",
     "staff",
 ]
