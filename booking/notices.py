@@ -37,9 +37,16 @@ SUBJECTS: dict[str, str] = {
     "renewal_invited": N_("Renew your pass {pass_code}: {campaign}"),
     "renewal_reminder": N_("Reminder: renew your pass {pass_code} by {closes_at}"),
     "renewal_released": N_("Pass {pass_code}: the renewal is closed"),
+    # Issue 13, resale
+    "resale_closed": N_("Pass {pass_code}: {listed_event} on {listed_date} was not resold"),
 }
 
 BODIES: dict[str, str] = {
+    "resale_closed": N_(
+        "Nobody bought your place for {listed_event} on {listed_date} before it began, so its "
+        "resale is closed and nothing is paid out. Your pass {pass_code} admits you that day "
+        "again."
+    ),
     "reminder": N_(
         "Your places for {event} on {date} are held until {deadline}. Total: {total}. "
         "Pay now to keep them, or ask for more time."
@@ -200,6 +207,10 @@ def fields(booking: BookingView | None, payload: dict[str, object], locale: str)
     if isinstance(closes, str):
         zone = booking.timezone if booking is not None else "UTC"
         values["closes_at"] = when(datetime.fromisoformat(closes), zone, locale)
+    listed = payload.get("listed_at")  # a resale listing's date, in its event's timezone
+    if isinstance(listed, str):
+        zone = str(payload.get("listed_tz") or "UTC")
+        values["listed_date"] = when(datetime.fromisoformat(listed), zone, locale)
     if booking is None:
         return values
     tz = booking.timezone

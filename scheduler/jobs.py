@@ -9,7 +9,7 @@ from typing import Any
 
 from booking import outbox
 from booking.context import Context
-from booking.services import releases, reminders, renewals
+from booking.services import releases, reminders, renewals, resale
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +42,10 @@ async def close_renewals(ctx: Context) -> int:
     return await renewals.close_due(ctx)
 
 
+async def close_started_resale(ctx: Context) -> int:
+    return await resale.close_started(ctx)
+
+
 JOBS: tuple[Job, ...] = (
     Job(
         "release-due-holds",
@@ -72,5 +76,11 @@ JOBS: tuple[Job, ...] = (
         60,
         close_renewals,
         "close renewal campaigns whose window ended: kept seats back on sale",
+    ),
+    Job(
+        "close-resale",
+        60,
+        close_started_resale,
+        "close the resale listings of performances that began, and tell their sellers",
     ),
 )

@@ -487,7 +487,19 @@ async def _tell_closed(
     assert found is not None
     seller = await session.get(Customer, found.customer_id)
     assert seller is not None
-    payload = {"listing_id": listing_id, "performance_id": performance_id, "pass_code": found.code}
+    date = await session.get(Performance, performance_id)
+    assert date is not None
+    event = await session.get(Event, date.event_id)
+    assert event is not None
+    payload = {
+        "listing_id": listing_id,
+        "performance_id": performance_id,
+        "pass_code": found.code,
+        # The listed date, not the pass booking's first: the notice names it (booking.notices).
+        "listed_event": event.title,
+        "listed_at": date.starts_at.isoformat(),
+        "listed_tz": event.timezone,
+    }
     await outbox.enqueue(
         session, kind="resale_closed", customer=seller, now=now,
         key=f"resale_closed:{listing_id}", booking_id=found.booking_id, payload=payload,

@@ -104,6 +104,7 @@ LABELS: dict[str, dict[str, str]] = {
         "renewal_invited": N_("Pass renewal invitation"),
         "renewal_reminder": N_("Pass renewal reminder"),
         "renewal_released": N_("Pass renewal closed, seat released"),
+        "resale_closed": N_("Resale closed, not sold"),
     },
     "detail": {
         "until": N_("until"),

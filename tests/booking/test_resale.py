@@ -6,6 +6,7 @@ the seller told once, the door refusing a pass performance on resale, French mes
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 import pytest
@@ -14,22 +15,25 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from booking import notices, views
 from booking.actors import Actor
 from booking.clock import FrozenClock
 from booking.context import Context
 from booking.errors import MESSAGES, BookingError
 from booking.i18n import error_text
 from booking.queries import resale as resale_queries
+from booking.rules.formatting import when
 from booking.services import checkin, resale
 from booking.services.resale import SettingsView, fee_for
 from booking.tables.bookings import Booking, HistoryEntry, Item
-from booking.tables.catalog import Performance
+from booking.tables.catalog import Event, Performance
 from booking.tables.checkin import CheckIn
 from booking.tables.outbox import OutboxMessage
 from booking.tables.passes import Pass
 from booking.tables.resale import ResaleListing
 from tests.booking.test_pass_credit import Holder, holder_with_credit, rows, scalar
 from tests.builders import STAFF, as_customer
+from tests.support.english import english_in
 
 DOOR = Actor(kind="staff", name="Door Test", channel="console")
 IBAN_CH = "CH93 0076 2011 6238 5295 7"  # valid, Switzerland: in the SEPA area
@@ -454,3 +458,36 @@ async def test_the_database_keeps_one_open_listing_per_pass_date(ctx: Context) -
     for state in ("listed", "reserved"):
         with pytest.raises(IntegrityError):
             await add(state)
+
+
+@pytest.mark.parametrize("language", ["en", "fr"])
+async def test_the_closed_notice_names_the_listed_date_in_the_sellers_language(
+    ctx: Context, clock: FrozenClock, language: str
+) -> None:
+    ana = await holder_with_credit(ctx, 0, language=language)
+    dates = await dates_of(ctx, ana)
+    await allow(ctx, [e for _, e in dates])
+    second = dates[1][0]
+    await resale.list_places(
+        ctx, actor=STAFF, pass_id=ana.pass_id, performance_ids=[second], payout="donate"
+    )
+    starts = await scalar(ctx, select(Performance.starts_at).where(col(Performance.id) == second))
+    clock.set(starts)
+    assert await resale.close_started(ctx) == 1
+
+    (message,) = await rows(
+        ctx, select(OutboxMessage).where(col(OutboxMessage.kind) == "resale_closed")
+    )
+    view = await ctx.db.read(partial(views.load_outbox, message_id=message.id or 0))
+    assert view is not None
+    notice = notices.render(view)
+    text = f"{notice.subject}\n{notice.text}"
+    event_id = dict(dates)[second]
+    title = await scalar(ctx, select(Event.title).where(col(Event.id) == event_id))
+    zone = await scalar(ctx, select(Event.timezone).where(col(Event.id) == event_id))
+    assert title in notice.subject and when(starts, zone, language) in notice.subject
+    assert ana.code in notice.text and "-" not in text.split(), text
+    if language == "fr":
+        assert english_in(text, [title, ana.code]) == [], text
+    else:
+        assert "was not resold" in notice.subject

@@ -103,6 +103,12 @@ async def test_every_kind_renders_in_both_languages(
         "mail_done": {"action": "extension_approved", "until": "2026-12-20T22:59:59+00:00"},
         "mail_extension_requested": {"until": "2026-12-20T22:59:59+00:00"},
         "extension_approved": {"until": "2026-12-20T22:59:59+00:00"},
+        "resale_closed": {
+            "pass_code": "PX7K2M",
+            "listed_event": "Opera",
+            "listed_at": "2026-12-20T19:00:00+00:00",
+            "listed_tz": "Europe/Zurich",
+        },
     }
     for n, kind in enumerate([*SUBJECTS, *ANSWER_KINDS, "unknown_kind"]):
         view = OutboxView(n, kind, "email", locale, 0, payloads.get(kind, {}), customer, held)

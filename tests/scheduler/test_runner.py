@@ -29,6 +29,7 @@ def test_the_job_table_names_each_job_once_with_a_reason() -> None:
         "deliver-outbox",
         "remind-renewals",
         "close-renewals",
+        "close-resale",
     ]
     assert all(job.why and job.every_seconds > 0 for job in JOBS)
 
