@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -151,7 +151,18 @@ class OutboxView:
     booking: BookingView | None
 
 
-def seat_place(seat: Seat) -> SeatPlace:
+class NumberedSeat(Protocol):
+    """What a seat's place is read from: the ORM row, or a row read by a prepared statement."""
+
+    @property
+    def section(self) -> str: ...
+    @property
+    def row(self) -> str: ...
+    @property
+    def number(self) -> int: ...
+
+
+def seat_place(seat: NumberedSeat) -> SeatPlace:
     return SeatPlace(section=seat.section, row=seat.row, number=seat.number)
 
 

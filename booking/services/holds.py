@@ -38,7 +38,7 @@ from booking.sql import Prepared, connection_of
 from booking.tables.bookings import Booking, Item
 from booking.tables.catalog import Area, Event, Gauge, Performance, Seat, Tariff
 from booking.tables.customers import Customer
-from booking.views import BookingView, ItemView, SeatPlace
+from booking.views import BookingView, ItemView, seat_place
 
 
 @dataclass(frozen=True, slots=True)
@@ -584,10 +584,6 @@ async def _seats_by_id(conn: AsyncConnection, seat_ids: set[int | None]) -> dict
     return {row[0]: _SeatRow(*row) for row in found.rows}
 
 
-def _seat_place(seat: _Seated) -> SeatPlace:
-    return SeatPlace(section=seat.section, row=seat.row, number=seat.number)
-
-
 # -- the writes every hold makes ----------------------------------------------------------------
 
 
@@ -725,7 +721,7 @@ def _view(
                 tariff_id=p.tariff.id,
                 tariff_name=p.tariff.name,
                 price_minor=p.price_minor,
-                seat=_seat_place(p.seat) if p.seat else None,
+                seat=seat_place(p.seat) if p.seat else None,
             )
             for p, item_id in zip(placed, item_ids, strict=True)
         ),
